@@ -1,0 +1,20 @@
+"""geoseg: Sentinel-2 land-cover maps as georeferenced rasters and polygons GIS analysts trust."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from geoseg.errors import GeosegError  # noqa: E402
+from geoseg.io.geotiff import open_scene  # noqa: E402
+from geoseg.models.bundle import load_bundle  # noqa: E402
+from geoseg.pipeline import ClassifyResult, Options, classify  # noqa: E402
+
+__all__ = [
+    "ClassifyResult",
+    "GeosegError",
+    "Options",
+    "__version__",
+    "classify",
+    "load_bundle",
+    "open_scene",
+]

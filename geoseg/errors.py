@@ -1,0 +1,45 @@
+"""Expected failures, each with what went wrong, where, and what to do about it.
+
+The CLI turns any :class:`GeosegError` into one line on stderr and exit code 2; library users catch
+the class that fits. Messages read ``<what> (<where>): <remedy>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GeosegError(Exception):
+    """Base class: a failure the user can act on (bad input, bad bundle, unwritable output)."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, where: str | Path | None = None, remedy: str = "") -> None:
+        self.what = what
+        self.where = str(where) if where is not None else None
+        self.remedy = remedy
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = self.what
+        if self.where:
+            text += f" ({self.where})"
+        if self.remedy:
+            text += f": {self.remedy}"
+        return text
+
+
+class InputError(GeosegError):
+    """The scene cannot be used: missing, not a raster, corrupt, no CRS, bands missing, all nodata."""
+
+
+class BandError(InputError):
+    """The scene lacks bands the model needs, or they cannot be told apart."""
+
+
+class BundleError(GeosegError):
+    """The model bundle is missing, corrupt, or does not match its own description."""
+
+
+class OutputError(GeosegError):
+    """The outputs cannot be written where asked."""

@@ -1,0 +1,101 @@
+"""Class and confidence rasters: staged as tiled GeoTIFFs chunk by chunk, finished as COGs.
+
+Writing window by window keeps memory bound by the chunk; the Cloud-Optimized GeoTIFF (internal
+tiles, mode-resampled overviews, DEFLATE) is produced by GDAL's COG driver from the staged file, so
+no code path holds the full raster. Callers stage into a temporary folder and rename at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from rasterio.windows import Window
+
+from geoseg.io.scene import Grid
+from geoseg.models.bundle import ClassInfo
+
+BLOCK = 512
+
+
+class StagedRaster:
+    """A tiled GeoTIFF opened for window writes; ``to_cog`` turns it into the deliverable."""
+
+    def __init__(
+        self,
+        path: Path,
+        grid: Grid,
+        dtype: str = "uint8",
+        count: int = 1,
+        nodata: float | None = 255,
+        descriptions: Sequence[str] = (),
+        tags: Mapping[str, str] | None = None,
+        colors: Sequence[ClassInfo] = (),
+    ) -> None:
+        self.path = path
+        profile: dict[str, Any] = {
+            "driver": "GTiff",
+            "width": grid.width,
+            "height": grid.height,
+            "count": count,
+            "dtype": dtype,
+            "crs": grid.crs,
+            "transform": grid.transform,
+            "nodata": nodata,
+            "tiled": True,
+            "blockxsize": BLOCK,
+            "blockysize": BLOCK,
+            "compress": "deflate",
+            "bigtiff": "if_safer",
+        }
+        self._ds = rasterio.open(path, "w", **profile)
+        for i, text in enumerate(descriptions, start=1):
+            self._ds.set_band_description(i, text)
+        if tags:
+            self._ds.update_tags(**tags)
+        if colors:
+            cmap = {c.id: (*c.rgb, 255) for c in colors}
+            cmap[255] = (0, 0, 0, 0)
+            self._ds.write_colormap(1, cmap)
+
+    def write(self, window: Window, data: np.ndarray) -> None:
+        self._ds.write(data if data.ndim == 3 else data[None], window=window)
+
+    def close(self) -> None:
+        if not self._ds.closed:
+            self._ds.close()
+
+    def to_cog(self, dest: Path, resampling: str = "MODE", predictor: int = 1) -> Path:
+        """Write the COG to ``dest``: internal tiles, overviews, DEFLATE."""
+        self.close()
+        rasterio.shutil.copy(
+            self.path,
+            dest,
+            driver="COG",
+            COMPRESS="DEFLATE",
+            PREDICTOR=str(predictor),
+            BLOCKSIZE=str(BLOCK),
+            RESAMPLING=resampling,
+            OVERVIEWS="AUTO",
+            BIGTIFF="IF_SAFER",
+        )
+        return dest
+
+
+def write_category_names(raster: Path, classes: Sequence[ClassInfo]) -> Path:
+    """GDAL PAM sidecar (``.aux.xml``) naming the class values, so GDAL tools show class names."""
+    aux = raster.with_name(raster.name + ".aux.xml")
+    names = {c.id: c.name for c in classes}
+    cats = "".join(
+        f"<Category>{escape(names.get(v, ''))}</Category>" for v in range(max(names) + 1)
+    )
+    aux.write_text(
+        f'<PAMDataset><PAMRasterBand band="1"><CategoryNames>{cats}</CategoryNames>'
+        "</PAMRasterBand></PAMDataset>\n"
+    )
+    return aux

@@ -1,0 +1,53 @@
+"""GeoPackage output: polygons appended batch by batch, the class-area table, and a QGIS default
+style stored in ``layer_styles`` so the layer opens with class colours and names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+POLYGON_LAYER = "landcover"
+STATS_LAYER = "class_stats"
+STYLE_LAYER = "layer_styles"
+
+
+def append_polygons(path: Path, frame: gpd.GeoDataFrame, layer: str = POLYGON_LAYER) -> None:
+    pyogrio.write_dataframe(
+        frame,
+        path,
+        layer=layer,
+        driver="GPKG",
+        append=path.exists() and layer in {name for name, _ in pyogrio.list_layers(path)},
+        geometry_type="Polygon",
+        promote_to_multi=False,
+    )
+
+
+def write_table(path: Path, frame: pd.DataFrame, layer: str) -> None:
+    """Attribute table (no geometry), registered in gpkg_contents like any GeoPackage table."""
+    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG")
+
+
+def write_default_style(path: Path, layer: str, qml: str, name: str) -> None:
+    """Store ``qml`` as the layer's default QGIS style (the ``layer_styles`` convention)."""
+    style = pd.DataFrame(
+        {
+            "f_table_catalog": [""],
+            "f_table_schema": [""],
+            "f_table_name": [layer],
+            "f_geometry_column": ["geom"],
+            "styleName": [name],
+            "styleQML": [qml],
+            "styleSLD": [""],
+            "useAsDefault": [True],
+            "description": ["geoseg class colours"],
+            "owner": [""],
+            "ui": [""],
+            "update_time": [datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")],
+        }
+    )
+    write_table(path, style, STYLE_LAYER)

@@ -1,0 +1,77 @@
+"""QGIS styles (QML) built from the bundle's classes: named, coloured classes in QGIS on open."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+
+from geoseg.models.bundle import ClassInfo
+
+QGIS_VERSION = "3.28.0"
+
+
+def _root() -> ET.Element:
+    return ET.Element("qgis", version=QGIS_VERSION, styleCategories="Symbology")
+
+
+def _text(root: ET.Element) -> str:
+    ET.indent(root)
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
+        root, encoding="unicode"
+    )
+
+
+def raster_qml(classes: Sequence[ClassInfo]) -> str:
+    """Paletted renderer: one labelled colour per class value; nodata stays transparent."""
+    root = _root()
+    pipe = ET.SubElement(root, "pipe")
+    renderer = ET.SubElement(
+        pipe, "rasterrenderer", type="paletted", band="1", opacity="1", alphaBand="-1"
+    )
+    ET.SubElement(renderer, "rasterTransparency")
+    palette = ET.SubElement(renderer, "colorPalette")
+    for c in classes:
+        ET.SubElement(
+            palette, "paletteEntry", value=str(c.id), color=c.color, alpha="255", label=c.name
+        )
+    ET.SubElement(pipe, "brightnesscontrast", brightness="0", contrast="0")
+    ET.SubElement(pipe, "rasterresampler", maxOversampling="2")
+    ET.SubElement(root, "blendMode").text = "0"
+    return _text(root)
+
+
+def _option(parent: ET.Element, name: str, value: str) -> None:
+    ET.SubElement(parent, "Option", name=name, type="QString", value=value)
+
+
+def vector_qml(classes: Sequence[ClassInfo], field: str = "class_id") -> str:
+    """Categorised fill renderer on ``field`` with the class colours and names."""
+    root = _root()
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        type="categorizedSymbol",
+        attr=field,
+        symbollevels="0",
+        enableorderby="0",
+        forceraster="0",
+    )
+    categories = ET.SubElement(renderer, "categories")
+    symbols = ET.SubElement(renderer, "symbols")
+    for i, c in enumerate(classes):
+        ET.SubElement(
+            categories, "category", value=str(c.id), symbol=str(i), label=c.name, render="true"
+        )
+        symbol = ET.SubElement(
+            symbols, "symbol", type="fill", name=str(i), alpha="1", clip_to_extent="1", force_rhr="0"
+        )
+        layer = ET.SubElement(symbol, "layer", {"class": "SimpleFill", "enabled": "1", "pass": "0"})
+        options = ET.SubElement(layer, "Option", type="Map")
+        r, g, b = c.rgb
+        _option(options, "color", f"{r},{g},{b},255")
+        _option(options, "style", "solid")
+        _option(options, "outline_color", f"{r // 2},{g // 2},{b // 2},255")
+        _option(options, "outline_style", "solid")
+        _option(options, "outline_width", "0.1")
+        _option(options, "outline_width_unit", "MM")
+    return _text(root)

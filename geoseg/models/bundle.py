@@ -1,0 +1,234 @@
+"""Self-describing model bundles: ``bundle.json`` (what the model expects and predicts) beside
+``weights.safetensors`` (tensors only, so loading never unpickles anything).
+
+The JSON is the single place a class list lives: ids, names and colours travel with the weights into
+every output (colour table, QGIS styles, statistics).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from geoseg import bands as band_catalogue
+from geoseg import indices as index_registry
+from geoseg.errors import BundleError
+from geoseg.models.registry import build_model
+
+FORMAT_VERSION = 1
+SPEC_FILE = "bundle.json"
+WEIGHTS_FILE = "weights.safetensors"
+DEFAULT_BUNDLE = Path(__file__).parent / "default"
+
+
+class ClassInfo(BaseModel):
+    id: int = Field(ge=0, le=254)
+    name: str = Field(pattern=r"^[A-Za-z0-9_ -]+$")
+    color: str = Field(pattern=r"^#[0-9a-fA-F]{6}$")
+
+    @property
+    def rgb(self) -> tuple[int, int, int]:
+        c = self.color.lstrip("#")
+        return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
+
+
+class ModelSpec(BaseModel):
+    architecture: str
+    encoder: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Normalization(BaseModel):
+    mean: list[float]
+    std: list[float]
+
+    @field_validator("std")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        if any(s <= 0 for s in v):
+            raise ValueError("std must be > 0")
+        return v
+
+
+class BundleSpec(BaseModel):
+    format_version: int = FORMAT_VERSION
+    name: str
+    model: ModelSpec
+    bands: list[str]
+    indices: list[str] = Field(default_factory=list)
+    normalization: Normalization
+    classes: list[ClassInfo]
+    tile_size: int = 512
+    overlap: int = 64
+    weights_sha256: str = ""
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("bands")
+    @classmethod
+    def _known_bands(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if band_catalogue.canonical(name) != name:
+                raise ValueError(f"unknown band {name!r}")
+        return v
+
+    @field_validator("indices")
+    @classmethod
+    def _known_indices(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name not in index_registry.REGISTRY:
+                raise ValueError(f"unknown index {name!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BundleSpec:
+        n = len(self.channels)
+        if len(self.normalization.mean) != n or len(self.normalization.std) != n:
+            raise ValueError(f"normalization needs {n} values (bands + indices)")
+        ids = [c.id for c in self.classes]
+        if ids != list(range(len(ids))) or not ids:
+            raise ValueError("class ids must be 0, 1, 2, … in order")
+        if self.format_version != FORMAT_VERSION:
+            raise ValueError(f"format_version {self.format_version} (this geoseg reads 1)")
+        return self
+
+    @property
+    def channels(self) -> list[str]:
+        return [*self.bands, *self.indices]
+
+
+@dataclass
+class Bundle:
+    path: Path
+    spec: BundleSpec
+    state: dict[str, torch.Tensor]
+
+    @property
+    def sha256(self) -> str:
+        return self.spec.weights_sha256
+
+    @property
+    def model_hash(self) -> str:
+        """Short hash naming the weights in provenance tags and caches."""
+        return self.sha256[:16]
+
+    @property
+    def classes(self) -> list[ClassInfo]:
+        return self.spec.classes
+
+    @property
+    def read_bands(self) -> list[str]:
+        """Bands to read from a scene: the model's own plus those its indices need."""
+        extra = [b for b in index_registry.required_bands(self.spec.indices) if b not in self.spec.bands]
+        return [*self.spec.bands, *extra]
+
+    @cached_property
+    def network(self) -> nn.Module:
+        """The network in eval mode with the bundle's weights (built once per process)."""
+        net = _build(self.spec)
+        try:
+            net.load_state_dict(self.state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0]
+            raise BundleError(
+                f"weights do not fit the architecture in {SPEC_FILE}: {first}",
+                self.path,
+                "the bundle is mismatched; rebuild it with geoseg train or use another --model",
+            ) from exc
+        return net.eval()
+
+
+def _build(spec: BundleSpec) -> nn.Module:
+    return build_model(
+        spec.model.architecture,
+        spec.model.encoder,
+        in_channels=len(spec.channels),
+        classes=len(spec.classes),
+        **spec.model.params,
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_bundle(path: str | Path | None = None) -> Bundle:
+    """Load and check a bundle folder (default: the model shipped with geoseg)."""
+    root = Path(path) if path is not None else DEFAULT_BUNDLE
+    if root.is_file() and root.name in (SPEC_FILE, WEIGHTS_FILE):
+        root = root.parent
+    spec_path, weights_path = root / SPEC_FILE, root / WEIGHTS_FILE
+    if not spec_path.is_file() or not weights_path.is_file():
+        raise BundleError(
+            f"not a model bundle (needs {SPEC_FILE} and {WEIGHTS_FILE})",
+            root,
+            "pass --model a bundle folder written by geoseg train",
+        )
+    try:
+        spec = BundleSpec.model_validate_json(spec_path.read_text())
+    except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BundleError(f"invalid {SPEC_FILE}: {first}", spec_path, "fix or rebuild the bundle") from exc
+    actual = _sha256(weights_path)
+    if spec.weights_sha256 and spec.weights_sha256 != actual:
+        raise BundleError(
+            "weights file does not match the hash recorded in bundle.json",
+            weights_path,
+            "the bundle is corrupt or mixed; copy it again or rebuild it",
+        )
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BundleError(
+            f"weights are not a readable safetensors file ({exc})",
+            weights_path,
+            "copy the bundle again or rebuild it",
+        ) from exc
+    spec.weights_sha256 = actual
+    bundle = Bundle(root, spec, state)
+    _ = bundle.network  # fail now, not in the middle of a run, if weights and spec disagree
+    return bundle
+
+
+def save_bundle(path: str | Path, network: nn.Module, spec: BundleSpec) -> Bundle:
+    """Write a bundle folder atomically (temp folder, then rename) and return it loaded."""
+    root = Path(path)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
+    spec = spec.model_copy(update={"weights_sha256": _sha256(tmp / WEIGHTS_FILE)})
+    (tmp / SPEC_FILE).write_text(spec.model_dump_json(indent=2) + "\n")
+    for item in (tmp, tmp / SPEC_FILE, tmp / WEIGHTS_FILE):
+        item.chmod(0o755 if item.is_dir() else 0o644)  # mkdtemp makes private folders
+    if root.exists():
+        for child in root.iterdir():
+            child.unlink()
+        root.rmdir()
+    os.replace(tmp, root)
+    return load_bundle(root)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "model"
+
+
+def spec_to_dict(spec: BundleSpec) -> dict[str, Any]:
+    return json.loads(spec.model_dump_json())

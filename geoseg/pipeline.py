@@ -1,0 +1,331 @@
+"""``classify``: scene → class COG (+ confidence) → polygons, statistics and styles, atomically.
+
+Everything is written into a hidden staging folder inside the output folder and renamed into place
+only when the whole run succeeded: a failed or interrupted run leaves nothing at the final paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geoseg import __version__, indices
+from geoseg.engine import run_chunks
+from geoseg.errors import InputError, OutputError
+from geoseg.io import cog, gpkg, styles
+from geoseg.io.geotiff import open_scene
+from geoseg.io.scene import Scene
+from geoseg.models.bundle import Bundle, load_bundle
+from geoseg.predict import Predictor
+from geoseg.stats import AreaAccumulator, pixel_area_m2, polygon_measures, row_areas_m2
+from geoseg.tiling import TileGrid
+from geoseg.vectorize import polygonize, sieve_pixels
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass
+class ClassifyResult:
+    """Where a run's outputs are, and its class-area table."""
+
+    out_dir: Path
+    classes: Path
+    confidence: Path | None
+    polygons: Path | None
+    stats_csv: Path
+    stats_json: Path
+    style: Path
+    indices: Path | None
+    stats: pd.DataFrame
+    valid_pixels: int
+    total_pixels: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> list[Path]:
+        paths = [self.classes, self.confidence, self.polygons, self.stats_csv, self.stats_json]
+        return [p for p in (*paths, self.style, self.indices) if p is not None]
+
+
+@dataclass(frozen=True)
+class Options:
+    tile_size: int | None = None  # default: the bundle's
+    overlap: int | None = None  # default: the bundle's
+    chunk_size: int = 2048
+    batch_size: int = 8
+    device: str = "auto"
+    min_area_ha: float = 0.05
+    simplify_m: float = 0.0
+    vectorize: bool = True
+    confidence: bool = True
+    indices: tuple[str, ...] = ()
+
+
+def classify(
+    scene: str | Path | Scene,
+    out_dir: str | Path = "geoseg-output",
+    model: str | Path | Bundle | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+    **read_options: Any,
+) -> ClassifyResult:
+    """Classify a scene and write its outputs into ``out_dir`` (see README for the files)."""
+    opts = options or Options()
+    for name in opts.indices:
+        indices.get(name)
+    bundle = model if isinstance(model, Bundle) else load_bundle(model)
+    if not isinstance(scene, Scene):
+        scene = open_scene(scene, **read_options)
+    scene.require(bundle.read_bands + indices.required_bands(opts.indices))
+    out = _prepare_out_dir(Path(out_dir))
+    stem = Path(scene.source).stem or "scene"
+    staging = Path(tempfile.mkdtemp(prefix=f".geoseg-{stem}-", dir=out))
+    try:
+        result = _run(scene, bundle, opts, out, staging, stem, progress or _no_progress)
+        for path in result.outputs:
+            os.replace(staging / path.name, path)
+            aux = staging / (path.name + ".aux.xml")
+            if aux.exists():
+                os.replace(aux, path.with_name(aux.name))
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
+
+
+def _prepare_out_dir(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".geoseg-probe-")
+        probe.close()
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to the output folder ({exc.strerror or exc})",
+            out,
+            "choose a writable folder with -o",
+        ) from exc
+    return out
+
+
+def _run(
+    scene: Scene,
+    bundle: Bundle,
+    opts: Options,
+    out: Path,
+    staging: Path,
+    stem: str,
+    progress: Progress,
+) -> ClassifyResult:
+    grid = TileGrid.for_chunk_size(
+        scene.grid.height,
+        scene.grid.width,
+        opts.tile_size or bundle.spec.tile_size,
+        bundle.spec.overlap if opts.overlap is None else opts.overlap,
+        opts.chunk_size,
+    )
+    predictor = Predictor(bundle, device=opts.device, batch_size=opts.batch_size)
+    classes = bundle.classes
+    tags = {
+        "GEOSEG_VERSION": __version__,
+        "GEOSEG_MODEL": bundle.spec.name,
+        "GEOSEG_MODEL_SHA256": bundle.sha256,
+        "GEOSEG_SOURCE": str(Path(scene.source).resolve()),
+        "GEOSEG_TILE": f"{grid.tile}/{grid.overlap}",
+        "GEOSEG_CLASSES": json.dumps({c.id: c.name for c in classes}),
+    }
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    staged_cls = cog.StagedRaster(
+        staging / "classes.stage.tif", scene.grid, descriptions=["class"], tags=tags, colors=classes
+    )
+    staged_conf = (
+        cog.StagedRaster(
+            staging / "confidence.stage.tif",
+            scene.grid,
+            descriptions=["confidence_pct"],
+            tags={**tags, "GEOSEG_UNITS": "max class probability, percent"},
+        )
+        if opts.confidence
+        else None
+    )
+    staged_idx = (
+        cog.StagedRaster(
+            staging / "indices.stage.tif",
+            scene.grid,
+            dtype="float32",
+            count=len(opts.indices),
+            nodata=float("nan"),
+            descriptions=list(opts.indices),
+            tags=tags,
+        )
+        if opts.indices
+        else None
+    )
+    area = AreaAccumulator(scene.grid, len(classes))
+    total = len(grid)
+    progress("classify", 0, total)
+    for done, res in enumerate(run_chunks(scene, predictor, grid, opts.indices), start=1):
+        staged_cls.write(res.chunk.core, res.classes)
+        if staged_conf is not None:
+            staged_conf.write(res.chunk.core, res.confidence)
+        if staged_idx is not None and res.extra is not None:
+            staged_idx.write(res.chunk.core, res.extra)
+        area.add(res.chunk.core, res.classes)
+        progress("classify", done, total)
+    timings["classify_s"] = time.perf_counter() - t0
+    if area.valid_pixels == 0:
+        raise InputError(
+            "scene holds no valid pixels (all nodata)",
+            scene.source,
+            "check the nodata value (--nodata) or choose a scene that covers land",
+        )
+
+    t1 = time.perf_counter()
+    progress("write", 0, 1)
+    final_cls = out / f"{stem}_classes.tif"
+    staged_cls.to_cog(staging / final_cls.name)
+    cog.write_category_names(staging / final_cls.name, classes)
+    final_conf = None
+    if staged_conf is not None:
+        final_conf = out / f"{stem}_confidence.tif"
+        staged_conf.to_cog(staging / final_conf.name, resampling="AVERAGE")
+    final_idx = None
+    if staged_idx is not None:
+        final_idx = out / f"{stem}_indices.tif"
+        staged_idx.to_cog(staging / final_idx.name, resampling="AVERAGE", predictor=3)
+    style = out / f"{stem}_classes.qml"
+    (staging / style.name).write_text(styles.raster_qml(classes))
+    progress("write", 1, 1)
+    timings["write_s"] = time.perf_counter() - t1
+
+    polygons_per_class = [0] * len(classes)
+    final_gpkg = out / f"{stem}.gpkg"
+    t2 = time.perf_counter()
+    if opts.vectorize:
+        polygons_per_class = _vectorize(
+            staging / final_cls.name,
+            staging / final_conf.name if final_conf else None,
+            staging / final_gpkg.name,
+            scene,
+            bundle,
+            opts,
+            progress,
+        )
+    timings["vectorize_s"] = time.perf_counter() - t2
+
+    table = area.table(classes, polygons_per_class if opts.vectorize else None)
+    stats_csv, stats_json = out / f"{stem}_stats.csv", out / f"{stem}_stats.json"
+    table.to_csv(staging / stats_csv.name, index=False)
+    summary = _summary(scene, bundle, grid, area, table, tags)
+    (staging / stats_json.name).write_text(json.dumps(summary, indent=2) + "\n")
+    if opts.vectorize:
+        gpkg.write_table(staging / final_gpkg.name, table, gpkg.STATS_LAYER)
+        gpkg.write_default_style(
+            staging / final_gpkg.name, gpkg.POLYGON_LAYER, styles.vector_qml(classes), bundle.spec.name
+        )
+    timings["total_s"] = time.perf_counter() - t0
+    return ClassifyResult(
+        out_dir=out,
+        classes=final_cls,
+        confidence=final_conf,
+        polygons=final_gpkg if opts.vectorize else None,
+        stats_csv=stats_csv,
+        stats_json=stats_json,
+        style=style,
+        indices=final_idx,
+        stats=table,
+        valid_pixels=area.valid_pixels,
+        total_pixels=scene.grid.width * scene.grid.height,
+        timings=timings,
+    )
+
+
+def _vectorize(
+    classes_path: Path,
+    confidence_path: Path | None,
+    gpkg_path: Path,
+    scene: Scene,
+    bundle: Bundle,
+    opts: Options,
+    progress: Progress,
+) -> list[int]:
+    grid = scene.grid
+    px_area = pixel_area_m2(grid)
+    if px_area is None:  # geographic: the pixel area at the scene centre sets the sieve size
+        px_area = float(row_areas_m2(grid, range(grid.height // 2, grid.height // 2 + 1))[0])
+    min_px = sieve_pixels(opts.min_area_ha * 1e4, px_area)
+    simplify_px = opts.simplify_m / (px_area**0.5) if opts.simplify_m else 0.0
+    names = {c.id: c.name for c in bundle.classes}
+    counts = [0] * len(bundle.classes)
+    strip = 1024
+    total = -(-grid.height // strip)
+    progress("vectorize", 0, total)
+    wrote = False
+    for done, batch in enumerate(
+        polygonize(classes_path, confidence_path, min_px, simplify_px, strip), start=1
+    ):
+        area_m2, perimeter_m = polygon_measures(batch.geometry, grid)
+        frame = gpd.GeoDataFrame(
+            {
+                "class_id": batch.class_id,
+                "class_name": [names[int(c)] for c in batch.class_id],
+                "area_m2": area_m2,
+                "area_ha": area_m2 / 1e4,
+                "perimeter_m": perimeter_m,
+                "pixels": batch.pixels,
+                "confidence": batch.confidence,
+            },
+            geometry=list(batch.geometry),
+            crs=grid.crs.to_wkt(),
+        )
+        gpkg.append_polygons(gpkg_path, frame)
+        wrote = True
+        for c in batch.class_id:
+            counts[int(c)] += 1
+        progress("vectorize", min(done, total), total)
+    if not wrote:
+        empty = gpd.GeoDataFrame(
+            {"class_id": [], "class_name": [], "area_m2": [], "area_ha": [], "perimeter_m": [],
+             "pixels": [], "confidence": []},
+            geometry=[],
+            crs=grid.crs.to_wkt(),
+        )
+        gpkg.append_polygons(gpkg_path, empty)
+    progress("vectorize", total, total)
+    return counts
+
+
+def _summary(
+    scene: Scene,
+    bundle: Bundle,
+    grid: TileGrid,
+    area: AreaAccumulator,
+    table: pd.DataFrame,
+    tags: Mapping[str, str],
+) -> dict[str, Any]:
+    return {
+        "geoseg_version": __version__,
+        "source": tags["GEOSEG_SOURCE"],
+        "model": {"name": bundle.spec.name, "sha256": bundle.sha256},
+        "crs": scene.grid.crs.to_string(),
+        "width": scene.grid.width,
+        "height": scene.grid.height,
+        "tile_size": grid.tile,
+        "overlap": grid.overlap,
+        "valid_pixels": area.valid_pixels,
+        "nodata_pixels": scene.grid.width * scene.grid.height - area.valid_pixels,
+        "classes": table.to_dict(orient="records"),
+    }

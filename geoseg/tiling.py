@@ -1,0 +1,132 @@
+"""One tile grid anchored to the scene, chunks as whole blocks of tiles, and the blend window.
+
+Tiles start every ``stride = tile - overlap`` pixels from the scene's upper-left corner. A chunk owns a
+*core* of ``k × k`` strides and runs every tile that touches that core, so each pixel is always
+predicted by the same tiles with the same weights, however the scene is cut into chunks. That is
+what makes the class raster independent of chunk size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from rasterio.windows import Window
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A block of tiles: ``core`` is written out, ``extent`` (tiles, may pass the scene) is run."""
+
+    row: int
+    col: int
+    core: Window
+    extent: Window
+    read: Window  # the part of ``extent`` inside the scene: what a worker reads
+    tile_rows: range
+    tile_cols: range
+
+    @property
+    def key(self) -> str:
+        return f"r{self.row:04d}c{self.col:04d}"
+
+
+@dataclass(frozen=True)
+class TileGrid:
+    height: int
+    width: int
+    tile: int = 512
+    overlap: int = 64
+    chunk_tiles: int = 4
+
+    def __post_init__(self) -> None:
+        if self.tile < 32 or self.tile % 32:
+            raise ValueError(f"tile size must be a multiple of 32 and ≥ 32, got {self.tile}")
+        if not 0 <= self.overlap <= self.tile // 2:
+            raise ValueError(f"overlap must be between 0 and tile/2, got {self.overlap}")
+        if self.chunk_tiles < 1:
+            raise ValueError("chunk_tiles must be ≥ 1")
+
+    @classmethod
+    def for_chunk_size(
+        cls, height: int, width: int, tile: int, overlap: int, chunk_size: int
+    ) -> TileGrid:
+        """Grid whose chunk cores are about ``chunk_size`` pixels wide (a whole number of strides)."""
+        stride = tile - overlap
+        return cls(height, width, tile, overlap, max(1, round(chunk_size / stride)))
+
+    @property
+    def stride(self) -> int:
+        return self.tile - self.overlap
+
+    @property
+    def n_tile_rows(self) -> int:
+        return max(1, math.ceil((self.height - self.overlap) / self.stride))
+
+    @property
+    def n_tile_cols(self) -> int:
+        return max(1, math.ceil((self.width - self.overlap) / self.stride))
+
+    @property
+    def core_size(self) -> int:
+        return self.chunk_tiles * self.stride
+
+    @property
+    def n_chunk_rows(self) -> int:
+        return math.ceil(self.height / self.core_size)
+
+    @property
+    def n_chunk_cols(self) -> int:
+        return math.ceil(self.width / self.core_size)
+
+    def __len__(self) -> int:
+        return self.n_chunk_rows * self.n_chunk_cols
+
+    def _tiles_for(self, start: int, stop: int, n_tiles: int) -> range:
+        first = max(0, (start - self.tile) // self.stride + 1)
+        last = min(n_tiles - 1, math.ceil(stop / self.stride) - 1)
+        return range(first, last + 1)
+
+    def chunk(self, row: int, col: int) -> Chunk:
+        r0, c0 = row * self.core_size, col * self.core_size
+        r1, c1 = min(r0 + self.core_size, self.height), min(c0 + self.core_size, self.width)
+        trows = self._tiles_for(r0, r1, self.n_tile_rows)
+        tcols = self._tiles_for(c0, c1, self.n_tile_cols)
+        er0, ec0 = trows.start * self.stride, tcols.start * self.stride
+        er1 = (trows.stop - 1) * self.stride + self.tile
+        ec1 = (tcols.stop - 1) * self.stride + self.tile
+        return Chunk(
+            row,
+            col,
+            core=Window(c0, r0, c1 - c0, r1 - r0),
+            extent=Window(ec0, er0, ec1 - ec0, er1 - er0),
+            read=Window(ec0, er0, min(ec1, self.width) - ec0, min(er1, self.height) - er0),
+            tile_rows=trows,
+            tile_cols=tcols,
+        )
+
+    def chunks(self) -> Iterator[Chunk]:
+        for r in range(self.n_chunk_rows):
+            for c in range(self.n_chunk_cols):
+                yield self.chunk(r, c)
+
+
+@cache
+def blend_window(tile: int, overlap: int) -> np.ndarray:
+    """Separable weights that taper over the overlap and sum to 1 across neighbouring tiles.
+
+    A squared-sine ramp over ``overlap`` pixels on each side and 1 in between: where two tiles
+    overlap, their weights add up to exactly 1, so blending never darkens or favours a tile and
+    leaves no seam. Weights are > 0 everywhere so scene edges, seen by one tile, stay covered.
+    """
+    ramp = np.ones(tile, dtype=np.float64)
+    if overlap:
+        u = (np.arange(overlap) + 0.5) / overlap
+        ramp[:overlap] = np.sin(0.5 * np.pi * u) ** 2
+        ramp[tile - overlap :] = ramp[:overlap][::-1]
+    w = np.outer(ramp, ramp).astype(np.float32)
+    w.setflags(write=False)
+    return w
