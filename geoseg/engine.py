@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from geoseg import indices
+from geoseg.blend import Assembler
 from geoseg.io.scene import Scene
-from geoseg.predict import NODATA, ChunkResult, Predictor
+from geoseg.predict import ChunkResult, PartialSums, Predictor
 from geoseg.tiling import Chunk, TileGrid
 
 
@@ -47,15 +48,14 @@ def prepare(
     return Prepared(chunk, x, valid, extra)
 
 
-def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -> ChunkResult:
-    chunk = prepared.chunk
-    if not prepared.valid.any():  # nothing to see: skip the model entirely
-        shape = (int(chunk.core.height), int(chunk.core.width))
-        blank = np.full(shape, NODATA, dtype=np.uint8)
-        result = ChunkResult(chunk, blank, blank.copy())
-    else:
-        result = predictor.predict_chunk(prepared.x, prepared.valid, grid, chunk)
-    return result.with_extra(prepared.extra)
+def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -> PartialSums:
+    chunk, valid = prepared.chunk, prepared.valid
+    if not valid.any():  # nothing to see: skip the model entirely
+        n = predictor.n_classes
+        zeros = np.zeros((n, *valid.shape), dtype=np.float32)
+        return PartialSums(chunk, zeros, zeros[0].copy(), valid, prepared.extra)
+    part = predictor.predict_chunk(prepared.x, valid, grid, chunk)
+    return PartialSums(chunk, part.acc, part.wsum, part.valid, prepared.extra)
 
 
 def run_chunks(
@@ -65,16 +65,19 @@ def run_chunks(
     extra_indices: Sequence[str] = (),
     prefetch: int = 2,
 ) -> Iterator[ChunkResult]:
-    """Yield every chunk's result in grid order, reading ahead ``prefetch`` chunks."""
+    """Yield finished cores as they complete, reading ahead ``prefetch`` chunks."""
     pending: deque[Future[Prepared]] = deque()
+    assembler = Assembler(grid)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoseg-read") as reader:
         try:
             for chunk in grid.chunks():
                 pending.append(reader.submit(prepare, scene, predictor, chunk, extra_indices))
                 if len(pending) > prefetch:
-                    yield predict_prepared(predictor, grid, pending.popleft().result())
+                    part = predict_prepared(predictor, grid, pending.popleft().result())
+                    yield from assembler.add(part)
             while pending:
-                yield predict_prepared(predictor, grid, pending.popleft().result())
+                part = predict_prepared(predictor, grid, pending.popleft().result())
+                yield from assembler.add(part)
         finally:
             for fut in pending:
                 fut.cancel()

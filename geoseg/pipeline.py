@@ -83,9 +83,9 @@ def classify(
     opts = options or Options()
     for name in opts.indices:
         indices.get(name)
-    bundle = model if isinstance(model, Bundle) else load_bundle(model)
     if not isinstance(scene, Scene):
         scene = open_scene(scene, **read_options)
+    bundle = model if isinstance(model, Bundle) else load_bundle(model)
     scene.require(bundle.read_bands + indices.required_bands(opts.indices))
     out = _prepare_out_dir(Path(out_dir))
     stem = Path(scene.source).stem or "scene"

@@ -1,14 +1,14 @@
-"""Predictor: one chunk of reflectance in, classes and confidence for the chunk's core out.
+"""Predictor: one chunk of reflectance in, weighted class-probability sums out.
 
-Tiles of the chunk run in batches; their softmax probabilities are blended with the partition-of-
+Tiles of the chunk run in batches; their softmax probabilities are weighted with the partition-of-
 unity window from :mod:`geoseg.tiling`, scaled by each tile's share of valid pixels (a tile that is
-mostly nodata has little context and little say). Tiles are added in global row-major order, so a
-pixel sums the same terms in the same order whatever chunk it falls in.
+mostly nodata has little context and little say). :mod:`geoseg.blend` adds the neighbours' sums
+and turns them into classes and confidence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,13 +28,23 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 @dataclass(frozen=True)
 class ChunkResult:
+    """A finished core: what the writer stores."""
+
     chunk: Chunk
     classes: np.ndarray  # uint8 (h, w) of the core; 255 = nodata
     confidence: np.ndarray  # uint8 (h, w): max probability in percent; 255 = nodata
     extra: np.ndarray | None = None  # requested index channels over the core (float32)
 
-    def with_extra(self, extra: np.ndarray | None) -> ChunkResult:
-        return self if extra is None else replace(self, extra=extra)
+
+@dataclass(frozen=True)
+class PartialSums:
+    """A chunk's weighted probability sums over ``chunk.read`` (its tiles, inside the scene)."""
+
+    chunk: Chunk
+    acc: np.ndarray  # float32 (classes, h, w): sum of weight x probability
+    wsum: np.ndarray  # float32 (h, w): sum of weights
+    valid: np.ndarray  # bool (h, w)
+    extra: np.ndarray | None = None
 
 
 class Predictor:
@@ -80,54 +90,44 @@ class Predictor:
     @torch.inference_mode()
     def predict_chunk(
         self, x: np.ndarray, valid: np.ndarray, grid: TileGrid, chunk: Chunk
-    ) -> ChunkResult:
-        """Blend the chunk's tiles and classify its core. ``x``/``valid`` cover ``chunk.read``."""
-        ext, core = chunk.extent, chunk.core
+    ) -> PartialSums:
+        """Run the chunk's tiles once each and sum their weighted probabilities.
+
+        ``x``/``valid`` cover ``chunk.read``; tiles reaching past the scene edge see zeros (the
+        normalised mean) and count those pixels as invalid.
+        """
+        ext = chunk.extent
         tile, stride = grid.tile, grid.stride
-        eh, ew = int(ext.height), int(ext.width)
         rh, rw = valid.shape
+        eh, ew = int(ext.height), int(ext.width)
         xin = torch.zeros((x.shape[0], eh, ew), dtype=torch.float32)
         xin[:, :rh, :rw] = torch.from_numpy(x)
-        vin = torch.zeros((eh, ew), dtype=torch.bool)
+        vin = torch.zeros((eh, ew), dtype=torch.float32)
         vin[:rh, :rw] = torch.from_numpy(valid)
-
-        ch, cw = int(core.height), int(core.width)
-        acc = torch.zeros((self.n_classes, ch, cw), dtype=torch.float32, device=self.device)
-        wsum = torch.zeros((ch, cw), dtype=torch.float32, device=self.device)
+        acc = torch.zeros((self.n_classes, eh, ew), dtype=torch.float32, device=self.device)
+        wsum = torch.zeros((eh, ew), dtype=torch.float32, device=self.device)
         window = torch.tensor(blend_window(tile, grid.overlap), device=self.device)
 
         jobs: list[tuple[int, int, float]] = []  # tile origin in extent coords, valid share
         for i in chunk.tile_rows:
             for j in chunk.tile_cols:
-                r, c = i * stride - ext.row_off, j * stride - ext.col_off
-                share = float(vin[r : r + tile, c : c + tile].float().mean())
-                if share > 0:
+                r, c = i * stride - int(ext.row_off), j * stride - int(ext.col_off)
+                share = float(vin[r : r + tile, c : c + tile].mean())
+                if share > 0:  # an all-nodata tile has nothing to say
                     jobs.append((r, c, share))
-
         for start in range(0, len(jobs), self.batch_size):
             batch = jobs[start : start + self.batch_size]
-            tiles = torch.stack([xin[:, r : r + tile, c : c + tile] for r, c, _ in batch])
-            probs = self._forward(tiles)
+            probs = self._forward(torch.stack([xin[:, r : r + tile, c : c + tile] for r, c, _ in batch]))
             for (r, c, share), p in zip(batch, probs, strict=True):
-                # intersect the tile with the core, in extent coordinates
-                r0, c0 = max(r, core.row_off - ext.row_off), max(c, core.col_off - ext.col_off)
-                r1 = min(r + tile, core.row_off - ext.row_off + ch)
-                c1 = min(c + tile, core.col_off - ext.col_off + cw)
-                if r0 >= r1 or c0 >= c1:
-                    continue
-                w = window[r0 - r : r1 - r, c0 - c : c1 - c] * share
-                ar, ac = r0 - (core.row_off - ext.row_off), c0 - (core.col_off - ext.col_off)
-                acc[:, ar : ar + r1 - r0, ac : ac + c1 - c0] += p[:, r0 - r : r1 - r, c0 - c : c1 - c] * w
-                wsum[ar : ar + r1 - r0, ac : ac + c1 - c0] += w
-
-        best, classes = (acc / wsum.clamp_min(1e-12)).max(dim=0)
-        classes_np = classes.to(torch.uint8).cpu().numpy()
-        conf_np = torch.round(best * 100).to(torch.uint8).cpu().numpy()
-        cr, cc = core.row_off - ext.row_off, core.col_off - ext.col_off
-        invalid = ~vin[cr : cr + ch, cc : cc + cw].numpy() | (wsum.cpu().numpy() == 0)
-        classes_np[invalid] = NODATA
-        conf_np[invalid] = NODATA
-        return ChunkResult(chunk, classes_np, conf_np)
+                w = window * share
+                acc[:, r : r + tile, c : c + tile] += p * w
+                wsum[r : r + tile, c : c + tile] += w
+        return PartialSums(
+            chunk,
+            acc[:, :rh, :rw].cpu().numpy(),
+            wsum[:rh, :rw].cpu().numpy(),
+            valid,
+        )
 
     def _forward(self, tiles: torch.Tensor) -> torch.Tensor:
         tiles = tiles.to(self.device, non_blocking=True)

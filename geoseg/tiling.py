@@ -1,9 +1,11 @@
 """One tile grid anchored to the scene, chunks as whole blocks of tiles, and the blend window.
 
-Tiles start every ``stride = tile - overlap`` pixels from the scene's upper-left corner. A chunk owns a
-*core* of ``k × k`` strides and runs every tile that touches that core, so each pixel is always
-predicted by the same tiles with the same weights, however the scene is cut into chunks. That is
-what makes the class raster independent of chunk size.
+Tiles start every ``stride = tile - overlap`` pixels from the scene's upper-left corner. Chunk
+``(a, b)`` owns the ``k × k`` block of tiles starting at tile ``(a·k, b·k)`` and runs each of them
+exactly once; its *core* is the ``k·stride`` square where those tiles start. Pixels near a core's
+upper/left border are also seen by tiles of the chunks above/left, so a core is finished by adding
+their partial sums (see :mod:`geoseg.blend`). Every pixel thus sums the same tiles with the same
+weights however the scene is cut into chunks, which keeps the class raster independent of chunking.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from rasterio.windows import Window
 
 @dataclass(frozen=True)
 class Chunk:
-    """A block of tiles: ``core`` is written out, ``extent`` (tiles, may pass the scene) is run."""
+    """A block of tiles: ``extent`` (its tiles; may pass the scene edge) is run, ``core`` is the
+    part of the output it finishes once its upper/left neighbours' overlaps are added."""
 
     row: int
     col: int
@@ -76,34 +79,34 @@ class TileGrid:
 
     @property
     def n_chunk_rows(self) -> int:
-        return math.ceil(self.height / self.core_size)
+        return math.ceil(self.n_tile_rows / self.chunk_tiles)
 
     @property
     def n_chunk_cols(self) -> int:
-        return math.ceil(self.width / self.core_size)
+        return math.ceil(self.n_tile_cols / self.chunk_tiles)
 
     def __len__(self) -> int:
         return self.n_chunk_rows * self.n_chunk_cols
 
-    def _tiles_for(self, start: int, stop: int, n_tiles: int) -> range:
-        first = max(0, (start - self.tile) // self.stride + 1)
-        last = min(n_tiles - 1, math.ceil(stop / self.stride) - 1)
-        return range(first, last + 1)
+    def _span(self, index: int, n_chunks: int, n_tiles: int, size: int) -> tuple[range, int, int]:
+        """Owned tiles and the core's [start, stop) along one axis."""
+        k = self.chunk_tiles
+        tiles = range(index * k, min((index + 1) * k, n_tiles))
+        start = index * k * self.stride
+        stop = size if index == n_chunks - 1 else (index + 1) * k * self.stride
+        return tiles, start, stop
 
     def chunk(self, row: int, col: int) -> Chunk:
-        r0, c0 = row * self.core_size, col * self.core_size
-        r1, c1 = min(r0 + self.core_size, self.height), min(c0 + self.core_size, self.width)
-        trows = self._tiles_for(r0, r1, self.n_tile_rows)
-        tcols = self._tiles_for(c0, c1, self.n_tile_cols)
-        er0, ec0 = trows.start * self.stride, tcols.start * self.stride
+        trows, r0, r1 = self._span(row, self.n_chunk_rows, self.n_tile_rows, self.height)
+        tcols, c0, c1 = self._span(col, self.n_chunk_cols, self.n_tile_cols, self.width)
         er1 = (trows.stop - 1) * self.stride + self.tile
         ec1 = (tcols.stop - 1) * self.stride + self.tile
         return Chunk(
             row,
             col,
             core=Window(c0, r0, c1 - c0, r1 - r0),
-            extent=Window(ec0, er0, ec1 - ec0, er1 - er0),
-            read=Window(ec0, er0, min(ec1, self.width) - ec0, min(er1, self.height) - er0),
+            extent=Window(c0, r0, ec1 - c0, er1 - r0),
+            read=Window(c0, r0, min(ec1, self.width) - c0, min(er1, self.height) - r0),
             tile_rows=trows,
             tile_cols=tcols,
         )

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from geoseg.tiling import TileGrid, blend_window
+
+
+@pytest.mark.parametrize(("h", "w", "k"), [(1013, 1319, 1), (1013, 1319, 2), (100, 101, 3), (448, 448, 1)])
+def test_chunk_cores_partition_the_scene(h: int, w: int, k: int) -> None:
+    grid = TileGrid(h, w, tile=256, overlap=32, chunk_tiles=k)
+    hits = np.zeros((h, w), dtype=np.int32)
+    for ch in grid.chunks():
+        c = ch.core
+        hits[c.row_off : c.row_off + c.height, c.col_off : c.col_off + c.width] += 1
+    assert (hits == 1).all()
+    assert len(grid) == sum(1 for _ in grid.chunks())
+
+
+def test_every_tile_runs_in_exactly_one_chunk() -> None:
+    grid = TileGrid(1013, 1319, tile=256, overlap=32, chunk_tiles=2)
+    owners = np.zeros((grid.n_tile_rows, grid.n_tile_cols), dtype=np.int32)
+    for ch in grid.chunks():
+        owners[ch.tile_rows.start : ch.tile_rows.stop, ch.tile_cols.start : ch.tile_cols.stop] += 1
+        assert (ch.extent.row_off, ch.extent.col_off) == (ch.core.row_off, ch.core.col_off)
+        assert ch.read.row_off + ch.read.height <= grid.height
+    assert (owners == 1).all()
+
+
+def test_tiles_touching_a_core_belong_to_it_or_to_the_chunks_above_and_left() -> None:
+    grid = TileGrid(1013, 1319, tile=256, overlap=32, chunk_tiles=2)
+    s, t, k = grid.stride, grid.tile, grid.chunk_tiles
+    for ch in grid.chunks():
+        c = ch.core
+        touching = [i for i in range(grid.n_tile_rows)
+                    if i * s < c.row_off + c.height and i * s + t > c.row_off]
+        assert all(i // k in (ch.row - 1, ch.row) for i in touching)
+        assert set(ch.tile_rows) <= set(touching)
+
+
+def test_tiles_cover_the_scene_and_small_scenes_get_one_tile() -> None:
+    grid = TileGrid(1013, 1319, tile=256, overlap=32)
+    assert (grid.n_tile_rows - 1) * grid.stride + grid.tile >= 1013
+    small = TileGrid(100, 60, tile=256, overlap=32)
+    assert (small.n_tile_rows, small.n_tile_cols, len(small)) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(("tile", "overlap"), [(256, 32), (512, 64), (64, 0), (128, 64)])
+def test_blend_window_is_a_partition_of_unity(tile: int, overlap: int) -> None:
+    w = blend_window(tile, overlap)
+    assert (w > 0).all()
+    ramp = np.sqrt(np.diag(w))  # w is the outer product of a 1-D ramp with itself
+    stride = tile - overlap
+    total = np.zeros(stride * 3 + overlap)
+    for k in range(3):
+        total[k * stride : k * stride + tile] += ramp
+    inner = total[overlap : 3 * stride]  # away from the outer edges
+    np.testing.assert_allclose(inner, 1.0, atol=1e-6)
+
+
+def test_for_chunk_size_rounds_to_whole_strides() -> None:
+    grid = TileGrid.for_chunk_size(10980, 10980, 512, 64, 2048)
+    assert grid.core_size % grid.stride == 0
+    assert abs(grid.core_size - 2048) <= grid.stride
+
+
+@pytest.mark.parametrize("bad", [{"tile": 100}, {"overlap": 300}, {"chunk_tiles": 0}])
+def test_invalid_grids_are_refused(bad: dict[str, int]) -> None:
+    with pytest.raises(ValueError):
+        TileGrid(100, 100, **bad)
