@@ -49,7 +49,8 @@ class Assembler:
         ]
 
     def add(self, part: PartialSums) -> list[ChunkResult]:
-        """Take one chunk's sums; return the cores that are now complete."""
+        """Take one chunk's sums (and ownership: its core is summed in place); return the cores
+        that are now complete."""
         me = (part.chunk.row, part.chunk.col)
         finished = []
         for row in (me[0], me[0] + 1):

@@ -137,7 +137,8 @@ def _progress() -> Iterator[Progress]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
-        transient=False,
+        transient=True,  # gone when done: the summary (or one error line) is what stays
+        disable=not err.is_terminal,
     ) as progress:
         yield progress
 
@@ -164,7 +165,7 @@ def _print_summary(result: object) -> None:
     out.print(table)
     out.print("Outputs:")
     for path in result.outputs:
-        out.print(f"  {path}")
+        out.print(f"  {path}", soft_wrap=True, highlight=False)
 
 
 @app.command()

@@ -205,7 +205,7 @@ def _run(
     final_idx = None
     if staged_idx is not None:
         final_idx = out / f"{stem}_indices.tif"
-        staged_idx.to_cog(staging / final_idx.name, resampling="AVERAGE", predictor=3)
+        staged_idx.to_cog(staging / final_idx.name, resampling="AVERAGE", predictor="FLOATING_POINT")
     style = out / f"{stem}_classes.qml"
     (staging / style.name).write_text(styles.raster_qml(classes))
     progress("write", 1, 1)

@@ -70,7 +70,7 @@ class StagedRaster:
         if not self._ds.closed:
             self._ds.close()
 
-    def to_cog(self, dest: Path, resampling: str = "MODE", predictor: int = 1) -> Path:
+    def to_cog(self, dest: Path, resampling: str = "MODE", predictor: str = "NO") -> Path:
         """Write the COG to ``dest``: internal tiles, overviews, DEFLATE."""
         self.close()
         rasterio.shutil.copy(
@@ -78,7 +78,7 @@ class StagedRaster:
             dest,
             driver="COG",
             COMPRESS="DEFLATE",
-            PREDICTOR=str(predictor),
+            PREDICTOR=predictor,
             BLOCKSIZE=str(BLOCK),
             RESAMPLING=resampling,
             OVERVIEWS="AUTO",

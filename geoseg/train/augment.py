@@ -1,0 +1,42 @@
+"""Augmentations: geometry applied to image and label together, radiometry to the image only.
+
+D4 (4 rotations × optional flip) is exact on the pixel grid, so labels stay crisp. Radiometric
+jitter acts on reflectance before indices are computed, so NDVI/NDWI stay consistent with the bands
+they come from; it mimics calibration, haze and L1C/L2A differences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def d4(image: np.ndarray, label: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Element ``k`` (0–7) of the dihedral group on ``image (C, H, W)`` and ``label (H, W)``.
+
+    ``k % 4`` quarter turns counter-clockwise, then a left-right flip when ``k >= 4``.
+    """
+    if not 0 <= k < 8:
+        raise ValueError(f"D4 element must be 0..7, got {k}")
+    image = np.rot90(image, k % 4, axes=(-2, -1))
+    label = np.rot90(label, k % 4, axes=(-2, -1))
+    if k >= 4:
+        image, label = image[..., ::-1], label[..., ::-1]
+    return image, label
+
+
+def jitter(
+    reflectance: np.ndarray,
+    valid: np.ndarray,
+    rng: np.random.Generator,
+    gain: float = 0.05,
+    brightness: float = 0.05,
+    offset: float = 0.005,
+) -> np.ndarray:
+    """``refl * band_gain * brightness + band_offset`` on valid pixels; nodata stays 0."""
+    c = reflectance.shape[0]
+    g = (1 + gain * rng.standard_normal(c)) * (1 + brightness * rng.standard_normal())
+    o = offset * rng.standard_normal(c)
+    out = reflectance * g.astype(np.float32)[:, None, None] + o.astype(np.float32)[:, None, None]
+    out = np.maximum(out, 0.0, dtype=np.float32)
+    out[:, ~valid] = 0.0
+    return out

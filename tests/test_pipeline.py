@@ -1,0 +1,114 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+from rasterio.windows import Window
+
+import geoseg
+from geoseg import pipeline
+from geoseg.io.geotiff import open_scene
+from geoseg.pipeline import Options
+from tests.conftest import BEIRUT, NORCIA
+
+
+@pytest.fixture(scope="module")
+def norcia_run(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> geoseg.ClassifyResult:
+    out = tmp_path_factory.mktemp("run")
+    return geoseg.classify(NORCIA, out, model=bundle_dir, options=Options(indices=("NDVI",)))
+
+
+def test_class_raster_sits_on_the_input_grid(norcia_run: geoseg.ClassifyResult) -> None:
+    scene = open_scene(NORCIA)
+    _, valid = scene.read(Window(0, 0, 348, 299), ["B02", "B03", "B04", "B08"])
+    with rasterio.open(norcia_run.classes) as ds:
+        assert (ds.crs, ds.transform, ds.width, ds.height) == (
+            scene.grid.crs, scene.grid.transform, scene.grid.width, scene.grid.height)
+        assert ds.dtypes[0] == "uint8" and ds.nodata == 255
+        data = ds.read(1)
+        assert ((data == 255) == ~valid).all()
+        assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert ds.colormap(1)[0][:3] == (0x41, 0x9B, 0xDF)
+        tags = ds.tags()
+        assert tags["GEOSEG_VERSION"] == geoseg.__version__
+        assert len(tags["GEOSEG_MODEL_SHA256"]) == 64 and tags["GEOSEG_SOURCE"].endswith(NORCIA.name)
+    aux = norcia_run.classes.with_name(norcia_run.classes.name + ".aux.xml").read_text()
+    assert "<Category>water</Category>" in aux
+    assert "paletteEntry" in norcia_run.style.read_text()
+
+
+def test_confidence_and_index_rasters(norcia_run: geoseg.ClassifyResult) -> None:
+    assert norcia_run.confidence is not None and norcia_run.indices is not None
+    with rasterio.open(norcia_run.confidence) as ds, rasterio.open(norcia_run.classes) as cls:
+        conf, classes = ds.read(1), cls.read(1)
+        assert ((conf == 255) == (classes == 255)).all()
+        assert conf[classes != 255].min() >= 100 // 9 and conf[classes != 255].max() <= 100
+    with rasterio.open(norcia_run.indices) as ds:
+        assert ds.descriptions == ("NDVI",)
+        ndvi = ds.read(1)
+        assert np.nanmin(ndvi) >= -1 and np.nanmax(ndvi) <= 1 and np.isnan(ndvi).any()
+
+
+def test_statistics_agree_exactly_with_the_raster(norcia_run: geoseg.ClassifyResult) -> None:
+    with rasterio.open(norcia_run.classes) as ds:
+        data = ds.read(1)
+    counts = np.bincount(data[data != 255], minlength=9)
+    stats = norcia_run.stats
+    assert stats.pixels.tolist() == counts.tolist()
+    assert stats.area_m2.sum() == norcia_run.valid_pixels * 100.0
+    summary = json.loads(norcia_run.stats_json.read_text())
+    assert summary["valid_pixels"] == int(counts.sum())
+    csv = norcia_run.stats_csv.read_text().splitlines()
+    assert csv[0].startswith("class_id,class_name,color,pixels,area_m2,area_ha,share_pct,polygons")
+
+
+def test_geopackage_layers_style_and_polygon_areas(norcia_run: geoseg.ClassifyResult) -> None:
+    gpkg = norcia_run.polygons
+    assert gpkg is not None
+    layers = {name for name, _ in pyogrio.list_layers(gpkg)}
+    assert {"landcover", "class_stats", "layer_styles"} <= layers
+    polys = pyogrio.read_dataframe(gpkg, layer="landcover")
+    assert set(polys.columns) >= {"class_id", "class_name", "area_m2", "area_ha", "perimeter_m", "confidence"}
+    assert polys.geometry.is_valid.all()
+    assert polys.area_m2.sum() == pytest.approx(norcia_run.valid_pixels * 100.0)
+    np.testing.assert_allclose(polys.area_m2, polys.geometry.area)
+    per_class = polys.groupby("class_id").size()
+    stats = norcia_run.stats.set_index("class_id")
+    assert (stats.loc[per_class.index, "polygons"] == per_class).all()
+    style = pyogrio.read_dataframe(gpkg, layer="layer_styles")
+    assert style.f_table_name[0] == "landcover" and bool(style.useAsDefault[0])
+    assert "categorizedSymbol" in style.styleQML[0]
+
+
+def test_overviews_on_a_larger_scene(bundle_dir: Path, tmp_path: Path) -> None:
+    res = geoseg.classify(
+        BEIRUT, tmp_path, model=bundle_dir, options=Options(vectorize=False, confidence=False)
+    )
+    with rasterio.open(res.classes) as ds:
+        assert ds.overviews(1) == [2, 4]
+        assert ds.block_shapes[0] == (512, 512)
+    assert res.polygons is None and not (tmp_path / f"{BEIRUT.name}.gpkg").exists()
+
+
+def test_a_failed_run_leaves_nothing_behind(
+    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "polygonize", boom)
+    with pytest.raises(RuntimeError):
+        geoseg.classify(NORCIA, tmp_path, model=bundle_dir)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rerun_replaces_outputs(bundle_dir: Path, tmp_path: Path) -> None:
+    first = geoseg.classify(NORCIA, tmp_path, model=bundle_dir, options=Options(min_area_ha=0))
+    second = geoseg.classify(NORCIA, tmp_path, model=bundle_dir, options=Options(min_area_ha=1))
+    assert first.polygons == second.polygons
+    polys = pyogrio.read_dataframe(second.polygons, layer="landcover")
+    assert polys.pixels.min() >= 100
+    expected = [p.name for p in second.outputs] + [second.classes.name + ".aux.xml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
