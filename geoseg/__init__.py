@@ -4,10 +4,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from geoseg.errors import GeosegError  # noqa: E402
-from geoseg.io.geotiff import open_scene  # noqa: E402
-from geoseg.models.bundle import load_bundle  # noqa: E402
-from geoseg.pipeline import ClassifyResult, Options, classify  # noqa: E402
+from geoseg.errors import GeosegError
+from geoseg.io.geotiff import open_scene
+from geoseg.models.bundle import load_bundle
+from geoseg.pipeline import ClassifyResult, Options, classify
 
 __all__ = [
     "ClassifyResult",

@@ -20,7 +20,9 @@ from geoseg.tiling import TileGrid
 
 @dataclass
 class _Pending:
-    pieces: list[tuple[tuple[int, int], Window, np.ndarray, np.ndarray]] = field(default_factory=list)
+    pieces: list[tuple[tuple[int, int], Window, np.ndarray, np.ndarray]] = field(
+        default_factory=list
+    )
     own: PartialSums | None = None
 
 
@@ -68,8 +70,12 @@ class Assembler:
                     r0 = int(win.row_off - part.chunk.read.row_off)
                     c0 = int(win.col_off - part.chunk.read.col_off)
                     sl = np.s_[r0 : r0 + int(win.height), c0 : c0 + int(win.width)]
-                    pending.pieces.append((me, win, part.acc[(slice(None), *sl)].copy(), part.wsum[sl].copy()))
-                if pending.own is not None and len(pending.pieces) + 1 == len(self._sources(row, col)):
+                    pending.pieces.append(
+                        (me, win, part.acc[(slice(None), *sl)].copy(), part.wsum[sl].copy())
+                    )
+                if pending.own is not None and len(pending.pieces) + 1 == len(
+                    self._sources(row, col)
+                ):
                     finished.append(self._finish(self._pending.pop((row, col))))
         return finished
 

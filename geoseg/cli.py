@@ -10,7 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from geoseg.errors import GeosegError
@@ -108,7 +115,7 @@ def classify(
         indices=tuple(i.strip().upper() for i in indices.split(",") if i.strip()),
     )
     with _user_errors(), _progress() as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
@@ -159,7 +166,11 @@ def _print_summary(result: object) -> None:
     for row in df.itertuples():
         polys = str(row.polygons) if "polygons" in df.columns else "-"
         table.add_row(
-            str(row.class_name), f"{row.pixels:,}", f"{row.area_ha:,.2f}", f"{row.share_pct:.2f}", polys
+            str(row.class_name),
+            f"{row.pixels:,}",
+            f"{row.area_ha:,.2f}",
+            f"{row.share_pct:.2f}",
+            polys,
         )
     table.add_row("total", f"{int(df.pixels.sum()):,}", f"{df.area_ha.sum():,.2f}", "100.00", "")
     out.print(table)
@@ -202,20 +213,23 @@ def info(
             table.add_column(col)
         for s in scene.bands.values():
             table.add_row(
-                s.name, Path(s.path).name, str(s.index), f"{s.scale:g}", f"{s.offset:g}", str(s.nodata)
+                s.name,
+                Path(s.path).name,
+                str(s.index),
+                f"{s.scale:g}",
+                f"{s.offset:g}",
+                str(s.nodata),
             )
         out.print(table)
 
 
-def _register_optional() -> None:
-    try:
-        from geoseg import train_cli
-    except ImportError:
-        return
-    train_cli.register(app)
+def _register_training() -> None:
+    from geoseg.train_cli import register
+
+    register(app)
 
 
-_register_optional()
+_register_training()
 
 
 def main() -> None:

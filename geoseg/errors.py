@@ -30,7 +30,7 @@ class GeosegError(Exception):
 
 
 class InputError(GeosegError):
-    """The scene cannot be used: missing, not a raster, corrupt, no CRS, bands missing, all nodata."""
+    """The scene cannot be used: missing, not a raster, corrupt, no CRS, no bands, all nodata."""
 
 
 class BandError(InputError):

@@ -30,7 +30,7 @@ BLOCK = 1024
 def confusion(
     prediction: np.ndarray, reference: np.ndarray, n_classes: int, ignore: int = NODATA
 ) -> np.ndarray:
-    """``cm[r, p]``: pixels of reference class ``r`` predicted as ``p``; ignored/out-of-range skipped."""
+    """``cm[r, p]``: pixels of reference class ``r`` predicted ``p``; ignored values skipped."""
     p = prediction.astype(np.int64).ravel()
     r = reference.astype(np.int64).ravel()
     keep = (p != ignore) & (r != ignore) & (p >= 0) & (r >= 0) & (p < n_classes) & (r < n_classes)
@@ -169,7 +169,7 @@ def class_names(raster: str | Path) -> list[str] | None:
             tags = ds.tags()
     except RasterioError:
         return None
-    text = tags.get("CLASS_NAMES") or tags.get("geoseg_classes") or tags.get("classes")
+    text = tags.get("GEOSEG_CLASSES") or tags.get("CLASS_NAMES")
     if text:
         try:
             value = json.loads(text)
@@ -199,7 +199,9 @@ def confusion_rasters(
         with rasterio.open(pred_path) as pds, rasterio.open(ref_path) as rds:
             if pds.crs is None or rds.crs is None:
                 raise InputError(
-                    "raster has no CRS", pred_path if pds.crs is None else ref_path, "georeference it"
+                    "raster has no CRS",
+                    pred_path if pds.crs is None else ref_path,
+                    "georeference it",
                 )
             same = (
                 pds.crs == rds.crs
@@ -264,7 +266,9 @@ def plot_confusion(cm: np.ndarray, names: Sequence[str], path: str | Path, title
         for j in range(len(names)):
             if cm[i, j]:
                 colour = "white" if norm[i, j] > 0.5 else "black"
-                ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", color=colour, fontsize=7)
+                ax.text(
+                    j, i, f"{norm[i, j]:.2f}", ha="center", va="center", color=colour, fontsize=7
+                )
     fig.colorbar(im, ax=ax, fraction=0.046, label="share of reference class")
     if title:
         ax.set_title(title)
@@ -313,6 +317,9 @@ def evaluate(
     png_path: str | Path | None = None,
 ) -> EvaluateResult:
     """Compare a class raster with a reference raster; optionally write JSON and a PNG."""
+    for p in (Path(prediction), Path(reference)):
+        if not p.is_file():
+            raise InputError("raster not found", p, "check the path")
     if mapping is not None and not isinstance(mapping, ClassMapping):
         mapping = load_mapping(mapping)
     names = _names(prediction, names, mapping)

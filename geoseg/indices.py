@@ -40,7 +40,9 @@ REGISTRY: dict[str, SpectralIndex] = {
     idx.name: idx
     for idx in (
         SpectralIndex("NDVI", ("B08", "B04"), _nd, (-1, 1), "vegetation vigour (Rouse 1974)"),
-        SpectralIndex("NDWI", ("B03", "B08"), _nd, (-1, 1), "open water, green/NIR (McFeeters 1996)"),
+        SpectralIndex(
+            "NDWI", ("B03", "B08"), _nd, (-1, 1), "open water, green/NIR (McFeeters 1996)"
+        ),
         SpectralIndex("MNDWI", ("B03", "B11"), _nd, (-1, 1), "water, green/SWIR (Xu 2006)"),
         SpectralIndex("NDBI", ("B11", "B08"), _nd, (-1, 1), "built-up, SWIR/NIR (Zha 2003)"),
         SpectralIndex(

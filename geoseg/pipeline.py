@@ -109,8 +109,8 @@ def _no_progress(phase: str, done: int, total: int) -> None:
 def _prepare_out_dir(out: Path) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".geoseg-probe-")
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".geoseg-probe-"):
+            pass
     except OSError as exc:
         raise OutputError(
             f"cannot write to the output folder ({exc.strerror or exc})",
@@ -205,7 +205,9 @@ def _run(
     final_idx = None
     if staged_idx is not None:
         final_idx = out / f"{stem}_indices.tif"
-        staged_idx.to_cog(staging / final_idx.name, resampling="AVERAGE", predictor="FLOATING_POINT")
+        staged_idx.to_cog(
+            staging / final_idx.name, resampling="AVERAGE", predictor="FLOATING_POINT"
+        )
     style = out / f"{stem}_classes.qml"
     (staging / style.name).write_text(styles.raster_qml(classes))
     progress("write", 1, 1)
@@ -234,7 +236,10 @@ def _run(
     if opts.vectorize:
         gpkg.write_table(staging / final_gpkg.name, table, gpkg.STATS_LAYER)
         gpkg.write_default_style(
-            staging / final_gpkg.name, gpkg.POLYGON_LAYER, styles.vector_qml(classes), bundle.spec.name
+            staging / final_gpkg.name,
+            gpkg.POLYGON_LAYER,
+            styles.vector_qml(classes),
+            bundle.spec.name,
         )
     timings["total_s"] = time.perf_counter() - t0
     return ClassifyResult(
@@ -298,8 +303,15 @@ def _vectorize(
         progress("vectorize", min(done, total), total)
     if not wrote:
         empty = gpd.GeoDataFrame(
-            {"class_id": [], "class_name": [], "area_m2": [], "area_ha": [], "perimeter_m": [],
-             "pixels": [], "confidence": []},
+            {
+                "class_id": [],
+                "class_name": [],
+                "area_m2": [],
+                "area_ha": [],
+                "perimeter_m": [],
+                "pixels": [],
+                "confidence": [],
+            },
             geometry=[],
             crs=grid.crs.to_wkt(),
         )

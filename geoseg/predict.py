@@ -15,6 +15,7 @@ import torch
 
 from geoseg import indices
 from geoseg.models.bundle import Bundle
+from geoseg.models.fuse import fuse_batchnorm
 from geoseg.tiling import Chunk, TileGrid, blend_window
 
 NODATA = 255
@@ -61,7 +62,7 @@ class Predictor:
         self.amp = (self.device.type == "cuda") if amp is None else amp
         cuda_bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
         self._amp_dtype = torch.bfloat16 if cuda_bf16 else torch.float16
-        self.network = bundle.network.to(self.device)
+        self.network = fuse_batchnorm(bundle.network).to(self.device)
         if self.device.type == "cpu":
             self.network = self.network.to(memory_format=torch.channels_last)
         norm = bundle.spec.normalization
@@ -117,7 +118,9 @@ class Predictor:
                     jobs.append((r, c, share))
         for start in range(0, len(jobs), self.batch_size):
             batch = jobs[start : start + self.batch_size]
-            probs = self._forward(torch.stack([xin[:, r : r + tile, c : c + tile] for r, c, _ in batch]))
+            probs = self._forward(
+                torch.stack([xin[:, r : r + tile, c : c + tile] for r, c, _ in batch])
+            )
             for (r, c, share), p in zip(batch, probs, strict=True):
                 w = window * share
                 acc[:, r : r + tile, c : c + tile] += p * w

@@ -57,7 +57,7 @@ class TileGrid:
     def for_chunk_size(
         cls, height: int, width: int, tile: int, overlap: int, chunk_size: int
     ) -> TileGrid:
-        """Grid whose chunk cores are about ``chunk_size`` pixels wide (a whole number of strides)."""
+        """Grid whose chunk cores are about ``chunk_size`` pixels wide (whole strides)."""
         stride = tile - overlap
         return cls(height, width, tile, overlap, max(1, round(chunk_size / stride)))
 

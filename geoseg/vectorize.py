@@ -112,9 +112,7 @@ def polygonize(
                 if min_pixels > 1:
                     cls = features.sieve(cls, min_pixels, mask=cls != NODATA, connectivity=4)
                 cls = cls[r0 - h0 : r1 - h0]
-                conf = (
-                    conf_src.read(1, window=Window(0, r0, width, r1 - r0)) if conf_src else None
-                )
+                conf = conf_src.read(1, window=Window(0, r0, width, r1 - r0)) if conf_src else None
                 labels = label_regions(cls)
                 n = int(labels.max())
                 flat = labels.ravel()
@@ -123,8 +121,10 @@ def polygonize(
                 region_class[flat] = cls.ravel()
                 if conf is not None:
                     ok = conf.ravel() != NODATA
-                    conf_sum = np.bincount(flat[ok], weights=conf.ravel()[ok], minlength=n + 1)
-                    conf_n = np.bincount(flat[ok], minlength=n + 1)
+                    conf_sum: np.ndarray = np.bincount(
+                        flat[ok], weights=conf.ravel()[ok], minlength=n + 1
+                    )
+                    conf_n: np.ndarray = np.bincount(flat[ok], minlength=n + 1)
                 else:
                     conf_sum = np.zeros(n + 1)
                     conf_n = np.zeros(n + 1, dtype=np.int64)

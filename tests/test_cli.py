@@ -20,7 +20,16 @@ def _run(*args: str):  # type: ignore[no-untyped-def]
 
 
 def test_classify_prints_outputs_and_the_area_table(bundle_dir: Path, tmp_path: Path) -> None:
-    res = _run("classify", str(NORCIA), "-o", str(tmp_path), "--model", str(bundle_dir), "--min-area", "0.1")
+    res = _run(
+        "classify",
+        str(NORCIA),
+        "-o",
+        str(tmp_path),
+        "--model",
+        str(bundle_dir),
+        "--min-area",
+        "0.1",
+    )
     assert res.exit_code == 0, res.output
     assert "Class areas" in res.stdout and "flooded_vegetation" in res.stdout
     assert str(tmp_path / "oscd_norcia_20171018_classes.tif") in res.stdout
@@ -122,9 +131,27 @@ def test_unwritable_output_dir(bundle_dir: Path, tmp_path: Path) -> None:
 
 
 def test_bad_band_mapping_and_index(bundle_dir: Path, tmp_path: Path) -> None:
-    res = _run("classify", str(NORCIA), "-o", str(tmp_path / "o"), "--bands", "B02", "--model", str(bundle_dir))
+    res = _run(
+        "classify",
+        str(NORCIA),
+        "-o",
+        str(tmp_path / "o"),
+        "--bands",
+        "B02",
+        "--model",
+        str(bundle_dir),
+    )
     _assert_clean_failure(res, "cannot parse band mapping", tmp_path / "o")
-    res = _run("classify", str(NORCIA), "-o", str(tmp_path / "o"), "--indices", "FOO", "--model", str(bundle_dir))
+    res = _run(
+        "classify",
+        str(NORCIA),
+        "-o",
+        str(tmp_path / "o"),
+        "--indices",
+        "FOO",
+        "--model",
+        str(bundle_dir),
+    )
     _assert_clean_failure(res, "unknown spectral index", tmp_path / "o")
 
 

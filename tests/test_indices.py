@@ -18,8 +18,13 @@ def test_ndvi_and_ndwi_by_hand() -> None:
 
 
 def test_zero_denominator_and_nodata_give_zero_not_nan() -> None:
-    b = _bands(B04=[0.0, 0.3, np.nan], B08=[0.0, 0.5, 0.4], B03=[0.0, 0.0, 0.1],
-               B11=[0.0, 0.1, 0.1], B02=[0.0, 0.1, 0.1])
+    b = _bands(
+        B04=[0.0, 0.3, np.nan],
+        B08=[0.0, 0.5, 0.4],
+        B03=[0.0, 0.0, 0.1],
+        B11=[0.0, 0.1, 0.1],
+        B02=[0.0, 0.1, 0.1],
+    )
     valid = np.array([[True, False, True]])
     out = indices.compute(list(indices.REGISTRY), b, valid)
     assert np.isfinite(out).all()

@@ -25,7 +25,11 @@ def test_class_raster_sits_on_the_input_grid(norcia_run: geoseg.ClassifyResult) 
     _, valid = scene.read(Window(0, 0, 348, 299), ["B02", "B03", "B04", "B08"])
     with rasterio.open(norcia_run.classes) as ds:
         assert (ds.crs, ds.transform, ds.width, ds.height) == (
-            scene.grid.crs, scene.grid.transform, scene.grid.width, scene.grid.height)
+            scene.grid.crs,
+            scene.grid.transform,
+            scene.grid.width,
+            scene.grid.height,
+        )
         assert ds.dtypes[0] == "uint8" and ds.nodata == 255
         data = ds.read(1)
         assert ((data == 255) == ~valid).all()
@@ -33,7 +37,9 @@ def test_class_raster_sits_on_the_input_grid(norcia_run: geoseg.ClassifyResult) 
         assert ds.colormap(1)[0][:3] == (0x41, 0x9B, 0xDF)
         tags = ds.tags()
         assert tags["GEOSEG_VERSION"] == geoseg.__version__
-        assert len(tags["GEOSEG_MODEL_SHA256"]) == 64 and tags["GEOSEG_SOURCE"].endswith(NORCIA.name)
+        assert len(tags["GEOSEG_MODEL_SHA256"]) == 64 and tags["GEOSEG_SOURCE"].endswith(
+            NORCIA.name
+        )
     aux = norcia_run.classes.with_name(norcia_run.classes.name + ".aux.xml").read_text()
     assert "<Category>water</Category>" in aux
     assert "paletteEntry" in norcia_run.style.read_text()
@@ -70,7 +76,14 @@ def test_geopackage_layers_style_and_polygon_areas(norcia_run: geoseg.ClassifyRe
     layers = {name for name, _ in pyogrio.list_layers(gpkg)}
     assert {"landcover", "class_stats", "layer_styles"} <= layers
     polys = pyogrio.read_dataframe(gpkg, layer="landcover")
-    assert set(polys.columns) >= {"class_id", "class_name", "area_m2", "area_ha", "perimeter_m", "confidence"}
+    assert set(polys.columns) >= {
+        "class_id",
+        "class_name",
+        "area_m2",
+        "area_ha",
+        "perimeter_m",
+        "confidence",
+    }
     assert polys.geometry.is_valid.all()
     assert polys.area_m2.sum() == pytest.approx(norcia_run.valid_pixels * 100.0)
     np.testing.assert_allclose(polys.area_m2, polys.geometry.area)
@@ -112,3 +125,42 @@ def test_rerun_replaces_outputs(bundle_dir: Path, tmp_path: Path) -> None:
     assert polys.pixels.min() >= 100
     expected = [p.name for p in second.outputs] + [second.classes.name + ".aux.xml"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
+
+
+def test_geographic_crs_areas_are_geodesic(bundle_dir: Path, tmp_path: Path) -> None:
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    from geoseg.stats import row_areas_m2
+
+    src_path = tmp_path / "utm.tif"
+    from tests.conftest import write_stack
+
+    write_stack(NORCIA, src_path)
+    dst_path = tmp_path / "geo.tif"
+    with rasterio.open(src_path) as src:
+        transform, w, h = calculate_default_transform(
+            src.crs, "EPSG:4326", src.width, src.height, *src.bounds
+        )
+        profile = {
+            **src.profile,
+            "crs": "EPSG:4326",
+            "transform": transform,
+            "width": w,
+            "height": h,
+        }
+        with rasterio.open(dst_path, "w", **profile) as dst:
+            for i in range(1, src.count + 1):
+                reproject(
+                    rasterio.band(src, i), rasterio.band(dst, i), resampling=Resampling.nearest
+                )
+            dst.descriptions = src.descriptions
+    res = geoseg.classify(dst_path, tmp_path / "out", model=bundle_dir)
+    with rasterio.open(res.classes) as ds:
+        data = ds.read(1)
+        grid = open_scene(dst_path).grid
+    rows = row_areas_m2(grid, range(grid.height))
+    expected = float((rows * (data != 255).sum(axis=1)).sum())
+    assert res.stats.area_m2.sum() == pytest.approx(expected, rel=1e-9)
+    assert 80 < rows.mean() < 120  # ~10 m pixels, in m², not square degrees
+    polys = pyogrio.read_dataframe(res.polygons, layer="landcover")
+    assert polys.area_m2.sum() == pytest.approx(expected, rel=2e-3)

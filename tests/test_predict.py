@@ -1,4 +1,4 @@
-"""The two tiling promises, on real crops: chunking never changes the classes, tiles leave no seams."""
+"""Tiling promises on real crops: chunking never changes the classes; tiles leave no seams."""
 
 from pathlib import Path
 

@@ -6,9 +6,9 @@ from rasterio.crs import CRS
 from rasterio.windows import Window
 
 from geoseg.io.scene import Grid
+from geoseg.models.bundle import ClassInfo
 from geoseg.stats import AreaAccumulator, pixel_area_m2, polygon_measures, row_areas_m2
 from tests.conftest import DW_CLASSES
-from geoseg.models.bundle import ClassInfo
 
 CLASSES = [ClassInfo(id=i, name=n, color=c) for i, (n, c) in enumerate(DW_CLASSES)]
 UTM = Grid(CRS.from_epsg(32632), Affine(10, 0, 500000, 0, -10, 4800000), 4, 3)

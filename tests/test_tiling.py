@@ -4,7 +4,9 @@ import pytest
 from geoseg.tiling import TileGrid, blend_window
 
 
-@pytest.mark.parametrize(("h", "w", "k"), [(1013, 1319, 1), (1013, 1319, 2), (100, 101, 3), (448, 448, 1)])
+@pytest.mark.parametrize(
+    ("h", "w", "k"), [(1013, 1319, 1), (1013, 1319, 2), (100, 101, 3), (448, 448, 1)]
+)
 def test_chunk_cores_partition_the_scene(h: int, w: int, k: int) -> None:
     grid = TileGrid(h, w, tile=256, overlap=32, chunk_tiles=k)
     hits = np.zeros((h, w), dtype=np.int32)
@@ -30,8 +32,11 @@ def test_tiles_touching_a_core_belong_to_it_or_to_the_chunks_above_and_left() ->
     s, t, k = grid.stride, grid.tile, grid.chunk_tiles
     for ch in grid.chunks():
         c = ch.core
-        touching = [i for i in range(grid.n_tile_rows)
-                    if i * s < c.row_off + c.height and i * s + t > c.row_off]
+        touching = [
+            i
+            for i in range(grid.n_tile_rows)
+            if i * s < c.row_off + c.height and i * s + t > c.row_off
+        ]
         assert all(i // k in (ch.row - 1, ch.row) for i in touching)
         assert set(ch.tile_rows) <= set(touching)
 

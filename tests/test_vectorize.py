@@ -13,17 +13,29 @@ TRANSFORM = Affine(10.0, 0.0, 500000.0, 0.0, -10.0, 4800000.0)
 
 def _write(path: Path, data: np.ndarray, transform: Affine = TRANSFORM) -> Path:
     with rasterio.open(
-        path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
-        dtype="uint8", nodata=255, crs="EPSG:32632", transform=transform,
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype="uint8",
+        nodata=255,
+        crs="EPSG:32632",
+        transform=transform,
     ) as dst:
         dst.write(data, 1)
     return path
 
 
-def _polygons(path: Path, conf: Path | None = None, **kw: object) -> list[tuple[int, shapely.Geometry, int, float]]:
+def _polygons(
+    path: Path, conf: Path | None = None, **kw: object
+) -> list[tuple[int, shapely.Geometry, int, float]]:
     out = []
     for batch in polygonize(path, conf, **kw):  # type: ignore[arg-type]
-        for c, g, n, m in zip(batch.class_id, batch.geometry, batch.pixels, batch.confidence, strict=True):
+        for c, g, n, m in zip(
+            batch.class_id, batch.geometry, batch.pixels, batch.confidence, strict=True
+        ):
             out.append((int(c), shapely.normalize(g), int(n), float(m)))
     return sorted(out, key=lambda t: (t[0], t[1].bounds))
 

@@ -1,7 +1,7 @@
 """Open GeoTIFF scenes: one multi-band file, or a folder of band files at several resolutions.
 
-Bands are named from band descriptions (``B02``, ``B2``, ``blue``…), from file names holding one band
-(``…_B04_10m.tif``), from the standard 13/12-band product order, or from an explicit mapping.
+Bands are named from band descriptions (``B02``, ``B2``, ``blue``…), from file names holding one
+band (``…_B04_10m.tif``), from the standard 13/12-band product order, or from an explicit mapping.
 Reflectance scaling follows, in order: explicit options, the band's own scale/offset, Sentinel-2
 metadata (``BOA_ADD_OFFSET``/``RADIO_ADD_OFFSET``, processing baseline ≥ 04.00 → -1000 DN), and the
 L1C/L2A default DN / 10000.
@@ -67,7 +67,9 @@ def open_scene(
         files = sorted(p for p in root.iterdir() if p.suffix.lower() in RASTER_SUFFIXES)
         if not files:
             raise InputError(
-                "folder holds no raster files", root, "give a GeoTIFF or a folder of .tif/.jp2 bands"
+                "folder holds no raster files",
+                root,
+                "give a GeoTIFF or a folder of .tif/.jp2 bands",
             )
     else:
         files = [root]
@@ -79,7 +81,7 @@ def open_scene(
             info = by_name.get(file) if file else (infos[0] if len(infos) == 1 else None)
             if info is None:
                 raise BandError(
-                    f"band mapping for {name} names no file of the scene ({file or 'no file given'})",
+                    f"band mapping for {name} names no file of the scene ({file or 'none given'})",
                     root,
                     "use NAME=FILE:INDEX with a file of the folder",
                 )
@@ -96,7 +98,8 @@ def open_scene(
                 sources.setdefault(name, _source(name, info, index, nodata, offset, scale))
         if not sources:
             raise BandError(
-                "cannot tell which band is which (no band descriptions or band names in file names)",
+                "cannot tell which band is which "
+                "(no band descriptions or band names in file names)",
                 root,
                 "set band descriptions (B02, B03…) or pass --bands B02=1,B03=2,B04=3,B08=4",
             )

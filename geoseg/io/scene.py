@@ -1,8 +1,8 @@
 """The lazy Scene: named bands on one pixel grid, read window by window as reflectance.
 
 A Scene never holds pixels. ``read`` opens each source file once per process (handles are dropped
-when a Scene is pickled to a worker), resamples coarser bands onto the scene grid for just the window
-asked (GDAL warper, bilinear), and applies scale/offset so callers always see reflectance.
+when a Scene is pickled to a worker), resamples coarser bands onto the scene grid for just the
+window asked (GDAL warper, bilinear), and applies scale/offset so callers always see reflectance.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ class Scene:
         missing = [n for n in names if n not in self.bands]
         if missing:
             raise BandError(
-                f"scene lacks band(s) {', '.join(missing)} (found: {', '.join(self.bands) or 'none'})",
+                f"scene lacks band(s) {', '.join(missing)} "
+                f"(found: {', '.join(self.bands) or 'none'})",
                 self.source,
                 "set band descriptions in the file or map bands explicitly, e.g. "
                 "--bands B02=1,B03=2,B04=3,B08=4",

@@ -63,7 +63,13 @@ def vector_qml(classes: Sequence[ClassInfo], field: str = "class_id") -> str:
             categories, "category", value=str(c.id), symbol=str(i), label=c.name, render="true"
         )
         symbol = ET.SubElement(
-            symbols, "symbol", type="fill", name=str(i), alpha="1", clip_to_extent="1", force_rhr="0"
+            symbols,
+            "symbol",
+            type="fill",
+            name=str(i),
+            alpha="1",
+            clip_to_extent="1",
+            force_rhr="0",
         )
         layer = ET.SubElement(symbol, "layer", {"class": "SimpleFill", "enabled": "1", "pass": "0"})
         options = ET.SubElement(layer, "Option", type="Map")

@@ -132,7 +132,9 @@ class Bundle:
     @property
     def read_bands(self) -> list[str]:
         """Bands to read from a scene: the model's own plus those its indices need."""
-        extra = [b for b in index_registry.required_bands(self.spec.indices) if b not in self.spec.bands]
+        extra = [
+            b for b in index_registry.required_bands(self.spec.indices) if b not in self.spec.bands
+        ]
         return [*self.spec.bands, *extra]
 
     @cached_property
@@ -185,7 +187,9 @@ def load_bundle(path: str | Path | None = None) -> Bundle:
         spec = BundleSpec.model_validate_json(spec_path.read_text())
     except (ValidationError, ValueError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BundleError(f"invalid {SPEC_FILE}: {first}", spec_path, "fix or rebuild the bundle") from exc
+        raise BundleError(
+            f"invalid {SPEC_FILE}: {first}", spec_path, "fix or rebuild the bundle"
+        ) from exc
     actual = _sha256(weights_path)
     if spec.weights_sha256 and spec.weights_sha256 != actual:
         raise BundleError(

@@ -34,9 +34,9 @@ def jitter(
 ) -> np.ndarray:
     """``refl * band_gain * brightness + band_offset`` on valid pixels; nodata stays 0."""
     c = reflectance.shape[0]
-    g = (1 + gain * rng.standard_normal(c)) * (1 + brightness * rng.standard_normal())
-    o = offset * rng.standard_normal(c)
-    out = reflectance * g.astype(np.float32)[:, None, None] + o.astype(np.float32)[:, None, None]
+    g = np.asarray(rng.normal(1.0, gain, size=c) * rng.normal(1.0, brightness), np.float32)
+    o = np.asarray(rng.normal(0.0, offset, size=c), np.float32)
+    out = reflectance * g[:, None, None] + o[:, None, None]
     out = np.maximum(out, 0.0, dtype=np.float32)
     out[:, ~valid] = 0.0
     return out

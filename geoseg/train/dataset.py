@@ -2,8 +2,8 @@
 
 A label is a raster (aligned onto the image grid with nearest resampling when its grid differs) or a
 vector file (GeoPackage/GeoJSON polygons with a class column, rasterised onto the image grid). Model
-input is built by :func:`features`, the same computation as :meth:`geoseg.predict.Predictor.features`,
-so a network sees identical numbers in training and in ``geoseg classify``.
+input is built by :func:`features`, the same computation as ``Predictor.features``, so a network
+sees identical numbers in training and in ``geoseg classify``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ CACHE_PIXELS = 4_000_000
 
 
 def read_bands(bands: Sequence[str], index_names: Sequence[str]) -> list[str]:
-    """Bands to read: the model's own, then any extra its indices need (as ``Bundle.read_bands``)."""
+    """Bands to read: the model's own, then extra ones its indices need (``Bundle.read_bands``)."""
     extra = [b for b in index_registry.required_bands(index_names) if b not in bands]
     return [*bands, *extra]
 
@@ -62,7 +62,7 @@ def features(
 
 
 def find_scenes(paths: Sequence[Path], label_name: str = "label.tif") -> list[tuple[Path, Path]]:
-    """``(image, label)`` pairs: a crop folder holding ``label_name``, or a folder of such folders."""
+    """``(image, label)`` pairs: a crop folder holding ``label_name``, or a folder of them."""
     pairs: list[tuple[Path, Path]] = []
     for path in paths:
         if not path.exists():
@@ -180,7 +180,10 @@ class LabelledScene:
             full = Window(0, 0, self.shape[1], self.shape[0])
             self._cache = self.scene.read(full, self.names)
         if self._cache is not None:
-            refl, valid = self._cache[0][:, r : r + h, c : c + w], self._cache[1][r : r + h, c : c + w]
+            refl, valid = (
+                self._cache[0][:, r : r + h, c : c + w],
+                self._cache[1][r : r + h, c : c + w],
+            )
             refl, valid = refl.copy(), valid.copy()
         else:
             refl, valid = self.scene.read(window, self.names)

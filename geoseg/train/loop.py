@@ -98,6 +98,21 @@ def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+_RUNTIME_KEYS = {"resume", "max_minutes", "threads", "device", "checkpoint", "patience"}
+
+
+def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, ckpt: Path) -> None:
+    """A checkpoint continues only the run that wrote it (same data, model and schedule)."""
+    now = cfg.model_dump(mode="json")
+    changed = sorted(k for k in now if k not in _RUNTIME_KEYS and saved.get(k) != now[k])
+    if changed:
+        raise InputError(
+            f"checkpoint was written with other settings ({', '.join(changed)})",
+            ckpt,
+            "resume with the same config, or delete the checkpoint to start afresh",
+        )
+
+
 def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
     """Train a network as configured and write its bundle to ``cfg.output``."""
     say = report or log.info
@@ -170,11 +185,16 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
     ckpt = cfg.checkpoint_path
     if cfg.resume and ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        _check_resumable(state["config"], cfg, ckpt)
         network.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
-        first_epoch, best_miou, best_epoch = state["epoch"] + 1, state["best_miou"], state["best_epoch"]
+        first_epoch, best_miou, best_epoch = (
+            state["epoch"] + 1,
+            state["best_miou"],
+            state["best_epoch"],
+        )
         stale, best_state, history = state["stale"], state["best_state"], state["history"]
         elapsed_before = state.get("elapsed_s", 0.0)
         torch.set_rng_state(state["torch_rng"])
@@ -196,7 +216,7 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
-            total += float(loss)
+            total += loss.item()
             batches += 1
         entry: dict[str, Any] = {
             "epoch": epoch,
@@ -247,18 +267,34 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
 
     if best_state is not None:
         network.load_state_dict(best_state)
+    if cfg.fp16_weights:
+        # Stored half precision (load_state_dict casts back into the fp32 network); measure the
+        # validation figures with the weights exactly as users will get them.
+        network.half().float()
+    metrics_out: dict[str, Any] = {}
+    if val_scenes:
+        m = metrics(validate(network, val_scenes, cfg, mean, std, device), val_names, min_share)
+        metrics_out["validation"] = {
+            "note": "agreement with Dynamic World labels (teacher model, not ground truth); "
+            "whole-scene forward pass in training, not the tiled classify path",
+            **{k: v for k, v in m.items() if k != "class_names"},
+        }
+        say(f"best weights: val OA {m['overall_accuracy']}, mIoU {m['miou']}")
     network.cpu()
     if cfg.fp16_weights:
-        network.half()  # stored half precision; load_state_dict casts back into the fp32 network
+        network.half()
     spec = BundleSpec(
         name=cfg.name,
-        model=ModelSpec(architecture=cfg.architecture, encoder=cfg.encoder, params=cfg.model_params),
+        model=ModelSpec(
+            architecture=cfg.architecture, encoder=cfg.encoder, params=cfg.model_params
+        ),
         bands=cfg.bands,
         indices=cfg.indices,
         normalization=Normalization(mean=mean.tolist(), std=std.tolist()),
         classes=cfg.classes,
         tile_size=cfg.tile_size,
         overlap=cfg.overlap,
+        metrics=metrics_out,
         provenance={
             "trainer": f"geoseg {__version__} train",
             "config": cfg.model_dump(mode="json"),
@@ -276,21 +312,5 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
         },
     )
     bundle = save_bundle(cfg.output, network, spec)
-    if val_scenes:
-        # Re-measure with the weights as stored (fp16 round trip), as users will get them.
-        net = bundle.network.to(device)
-        m = metrics(validate(net, val_scenes, cfg, mean, std, device), val_names, min_share)
-        spec = bundle.spec.model_copy(
-            update={
-                "metrics": {
-                    "validation": {
-                        "note": "agreement with Dynamic World labels (teacher model, not ground "
-                        "truth); whole-scene forward pass, not tiled",
-                        **{k: v for k, v in m.items() if k != "class_names"},
-                    }
-                }
-            }
-        )
-        bundle = save_bundle(cfg.output, bundle.network, spec)
-        say(f"bundle {cfg.output}: val OA {m['overall_accuracy']}, mIoU {m['miou']}")
+    say(f"wrote bundle {bundle.path}")
     return bundle

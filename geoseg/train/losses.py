@@ -58,7 +58,9 @@ class CombinedLoss(nn.Module):
                     raise ValueError("weighted CE needs class weights")
                 mods.append(nn.CrossEntropyLoss(weight=w, ignore_index=ignore_index))
             elif t.name == "dice":
-                present = list(range(n_classes)) if w is None else [int(i) for i in (w > 0).nonzero()]
+                present = (
+                    list(range(n_classes)) if w is None else [int(i) for i in (w > 0).nonzero()]
+                )
                 mods.append(DiceLoss("multiclass", classes=present, ignore_index=ignore_index))
             elif t.name == "focal":
                 mods.append(FocalLoss("multiclass", ignore_index=ignore_index))

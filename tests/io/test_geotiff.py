@@ -44,7 +44,9 @@ def test_single_file_matches_the_folder(norcia_tif: Path) -> None:
 
 
 def test_band_aliases_in_descriptions(tmp_path: Path) -> None:
-    path = write_stack(NORCIA, tmp_path / "rgbn.tif", ["B02", "B03", "B04", "B08"], descriptions=False)
+    path = write_stack(
+        NORCIA, tmp_path / "rgbn.tif", ["B02", "B03", "B04", "B08"], descriptions=False
+    )
     with rasterio.open(path, "r+") as ds:
         for i, alias in enumerate(["blue", "Green", "red", "NIR"], start=1):
             ds.set_band_description(i, alias)
@@ -105,8 +107,16 @@ def test_float_reflectance_is_not_rescaled(tmp_path: Path) -> None:
     refl, _ = scene.read(Window(0, 0, 64, 64), ["B04", "B08"])
     path = tmp_path / "float.tif"
     with rasterio.open(
-        path, "w", driver="GTiff", width=64, height=64, count=2, dtype="float32",
-        crs=scene.grid.crs, transform=scene.grid.transform, nodata=np.nan,
+        path,
+        "w",
+        driver="GTiff",
+        width=64,
+        height=64,
+        count=2,
+        dtype="float32",
+        crs=scene.grid.crs,
+        transform=scene.grid.transform,
+        nodata=np.nan,
     ) as dst:
         dst.write(refl)
         dst.descriptions = ("B04", "B08")
@@ -136,13 +146,13 @@ def test_truncated_tiff(tmp_path: Path, norcia_tif: Path) -> None:
     path = tmp_path / "cut.tif"
     data = norcia_tif.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(InputError, match="truncated or corrupt|not a readable raster"):
+    with pytest.raises(InputError, match=r"truncated or corrupt|not a readable raster"):
         open_scene(path)
 
 
 def test_missing_bands_are_named(norcia_tif: Path) -> None:
     scene = open_scene(norcia_tif)
-    with pytest.raises(BandError, match="lacks band.*B01"):
+    with pytest.raises(BandError, match=r"lacks band.*B01"):
         scene.require(["B02", "B01"])
 
 

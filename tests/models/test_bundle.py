@@ -80,12 +80,12 @@ def test_inconsistent_spec_is_refused(tmp_path: Path, edit) -> None:  # type: ig
     spec = json.loads((tmp_path / "b" / SPEC_FILE).read_text())
     edit(spec)
     (tmp_path / "b" / SPEC_FILE).write_text(json.dumps(spec))
-    with pytest.raises(BundleError, match="invalid bundle.json"):
+    with pytest.raises(BundleError, match=r"invalid bundle\.json"):
         load_bundle(tmp_path / "b")
 
 
 def test_garbage_json(tmp_path: Path) -> None:
     make_bundle(tmp_path / "b")
     (tmp_path / "b" / SPEC_FILE).write_text("{not json")
-    with pytest.raises(BundleError, match="invalid bundle.json"):
+    with pytest.raises(BundleError, match=r"invalid bundle\.json"):
         load_bundle(tmp_path / "b")

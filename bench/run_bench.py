@@ -1,0 +1,172 @@
+"""Benchmark geoseg classify against the model-only ceiling and a naive tile loop, in one run.
+
+Each case runs in its own process so its peak RSS (ru_maxrss) is its own. Figures, machine and
+command are appended to bench/RESULTS.md by hand from the JSON this prints.
+
+    python bench/run_bench.py bench/data/s2048.tif [--naive] [--model BUNDLE]
+
+* model-only: forward passes of the same network on batches of 512² tiles already in memory (no
+  I/O, no blending): the ceiling for pixels through the model per second;
+* end-to-end: ``geoseg.classify`` (read, indices, tiled inference with overlap blending, COG
+  writing, vectorizing, statistics), scene pixels per second and tile pixels per second;
+* naive: read a 512² window → normalise → predict → argmax → write, tile after tile, no overlap,
+  no read-ahead (the TorchGeo GridGeoSampler pattern) with the same model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def case_model_only(model: str | None, batches: int, batch_size: int) -> dict[str, float]:
+    import torch
+
+    from geoseg.models.bundle import load_bundle
+
+    bundle = load_bundle(model)
+    net = bundle.network.to(memory_format=torch.channels_last)
+    tile = bundle.spec.tile_size
+    x = torch.randn(batch_size, len(bundle.spec.channels), tile, tile).contiguous(
+        memory_format=torch.channels_last
+    )
+    with torch.inference_mode():
+        net(x)  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(batches):
+            torch.softmax(net(x), dim=1)
+        dt = time.perf_counter() - t0
+    px = batches * batch_size * tile * tile
+    return {"seconds": dt, "tile_px_per_s": px / dt, "peak_rss_mb": _peak_rss_mb()}
+
+
+def case_end_to_end(scene: str, model: str | None, chunk_size: int) -> dict[str, float]:
+    import geoseg
+    from geoseg.tiling import TileGrid
+
+    bundle = geoseg.load_bundle(model)
+    with tempfile.TemporaryDirectory(dir=HERE / "data") as out:
+        opts = geoseg.Options(chunk_size=chunk_size)
+        t0 = time.perf_counter()
+        res = geoseg.classify(scene, out, model=bundle, options=opts)
+        dt = time.perf_counter() - t0
+    grid = TileGrid.for_chunk_size(
+        *_shape(scene), bundle.spec.tile_size, bundle.spec.overlap, chunk_size
+    )
+    tiles = grid.n_tile_rows * grid.n_tile_cols * grid.tile**2
+    return {
+        "seconds": dt,
+        **{k: round(v, 2) for k, v in res.timings.items()},
+        "scene_px_per_s": res.total_pixels / dt,
+        "tile_px_per_s": tiles / dt,
+        "tile_px_per_scene_px": tiles / res.total_pixels,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def case_naive(scene: str, model: str | None) -> dict[str, float]:
+    import numpy as np
+    import rasterio
+    import torch
+    from rasterio.windows import Window
+
+    import geoseg
+    from geoseg.predict import Predictor
+
+    bundle = geoseg.load_bundle(model)
+    pred = Predictor(bundle, device="cpu")
+    sc = geoseg.open_scene(scene)
+    tile = bundle.spec.tile_size
+    h, w = sc.shape
+    with tempfile.TemporaryDirectory(dir=HERE / "data") as out:
+        profile = {
+            "driver": "GTiff", "width": w, "height": h, "count": 1, "dtype": "uint8",
+            "crs": sc.grid.crs, "transform": sc.grid.transform, "tiled": True,
+            "blockxsize": 512, "blockysize": 512, "compress": "deflate",
+        }
+        t0 = time.perf_counter()
+        with rasterio.open(Path(out) / "naive.tif", "w", **profile) as dst, torch.inference_mode():
+            for r in range(0, h, tile):
+                for c in range(0, w, tile):
+                    win = Window(c, r, min(tile, w - c), min(tile, h - r))
+                    refl, valid = sc.read(win, bundle.read_bands)
+                    x = np.zeros((len(bundle.spec.channels), tile, tile), dtype=np.float32)
+                    x[:, : valid.shape[0], : valid.shape[1]] = pred.features(refl, valid)
+                    logits = pred.network(torch.from_numpy(x)[None])
+                    cls = logits.argmax(1)[0, : valid.shape[0], : valid.shape[1]].numpy()
+                    dst.write(np.where(valid, cls, 255).astype(np.uint8), 1, window=win)
+        dt = time.perf_counter() - t0
+    return {"seconds": dt, "scene_px_per_s": h * w / dt, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _shape(scene: str) -> tuple[int, int]:
+    import geoseg
+
+    return geoseg.open_scene(scene).shape
+
+
+def _sub(case: str, *args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--case", case, *args],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scene", nargs="?")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--chunk-size", type=int, default=2048)
+    ap.add_argument("--naive", action="store_true", help="also run the naive tile loop")
+    ap.add_argument("--model-batches", type=int, default=6)
+    ap.add_argument("--case", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    model_args = ["--model", a.model] if a.model else []
+    if a.case == "model":
+        print(json.dumps(case_model_only(a.model, a.model_batches, 8)))
+        return
+    if a.case == "e2e":
+        print(json.dumps(case_end_to_end(a.scene, a.model, a.chunk_size)))
+        return
+    if a.case == "naive":
+        print(json.dumps(case_naive(a.scene, a.model)))
+        return
+    import torch
+
+    result: dict[str, object] = {
+        "scene": a.scene,
+        "shape": _shape(a.scene),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, torch threads "
+        f"{torch.get_num_threads()}, GPU: "
+        + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"),
+        "date": time.strftime("%Y-%m-%d"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
+    result["model_only"] = _sub("model", "--model-batches", str(a.model_batches), *model_args)
+    result["end_to_end"] = e2e = _sub("e2e", a.scene, "--chunk-size", str(a.chunk_size), *model_args)
+    ceiling = result["model_only"]["tile_px_per_s"]  # type: ignore[index]
+    result["e2e_vs_model_only_tile_px"] = round(e2e["tile_px_per_s"] / ceiling, 3)
+    result["e2e_scene_px_vs_model_only_px"] = round(e2e["scene_px_per_s"] / ceiling, 3)
+    if a.naive:
+        result["naive"] = naive = _sub("naive", a.scene, *model_args)
+        result["e2e_vs_naive"] = round(e2e["scene_px_per_s"] / naive["scene_px_per_s"], 3)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Fold BatchNorm into the preceding convolution for inference.
+
+In eval mode a BatchNorm is an affine map, so it can live inside the convolution's weights: same
+outputs (to float rounding), one pass over memory less per layer. That is ~10 % of CPU time for
+U-Net-style networks. Handles the two layouts smp and torchvision use: ``Sequential(conv, bn, …)``
+and sibling attributes ``convN``/``bnN``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+
+def fuse_batchnorm(network: nn.Module) -> nn.Module:
+    """A copy of an eval-mode ``network`` with every conv→BatchNorm pair folded together."""
+    net = copy.deepcopy(network).eval()
+    for module in net.modules():
+        if isinstance(module, nn.Sequential):
+            items = list(module._modules.items())
+            for (conv_name, conv), (bn_name, bn) in zip(items, items[1:], strict=False):
+                if _pair(conv, bn):
+                    module._modules[conv_name] = fuse_conv_bn_eval(conv, bn)
+                    module._modules[bn_name] = nn.Identity()
+        for name, child in list(module.named_children()):
+            if name.startswith("conv"):
+                bn_name = "bn" + name[len("conv") :]
+                bn = getattr(module, bn_name, None)
+                if _pair(child, bn):
+                    setattr(module, name, fuse_conv_bn_eval(child, bn))
+                    setattr(module, bn_name, nn.Identity())
+    return net
+
+
+def _pair(conv: object, bn: object) -> bool:
+    return (
+        isinstance(conv, nn.Conv2d)
+        and isinstance(bn, nn.BatchNorm2d)
+        and bn.track_running_stats
+        and conv.out_channels == bn.num_features
+    )

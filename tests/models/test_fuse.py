@@ -1,0 +1,27 @@
+import torch
+from torch import nn
+
+from geoseg.models.fuse import fuse_batchnorm
+from geoseg.models.registry import build_model
+
+
+def _randomise_bn(net: nn.Module) -> None:
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+
+
+def test_fused_network_has_no_batchnorm_and_the_same_outputs() -> None:
+    torch.manual_seed(0)
+    net = build_model("unet_aspp", "resnet18", 12, 9, decoder_channels=[32, 16, 16, 8, 8])
+    _randomise_bn(net)
+    net.eval()
+    fused = fuse_batchnorm(net)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in net.modules())  # the original is untouched
+    x = torch.randn(2, 12, 96, 96)
+    with torch.inference_mode():
+        torch.testing.assert_close(fused(x), net(x), rtol=1e-4, atol=1e-4)

@@ -1,0 +1,70 @@
+"""Loss terms against torch/smp references and class weights against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from geoseg.train.config import LossTerm
+from geoseg.train.losses import CombinedLoss, class_weights
+
+
+def test_class_weights_by_hand() -> None:
+    # freq 0.5, 0.25, 0.25, absent: median 0.25 -> (0.25/0.5)^0.5, 1, 1, 0
+    w = class_weights(np.array([200, 100, 100, 0]))
+    np.testing.assert_allclose(w, [np.sqrt(0.5), 1, 1, 0], rtol=1e-6)
+    w = class_weights(np.array([1_000_000, 1, 1]), clip=10)  # clipped to [0.1, 10]
+    np.testing.assert_allclose(w, [0.1, 1, 1], rtol=1e-6)
+
+
+def _batch() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 3, 8, 8, generator=g)
+    target = torch.randint(0, 3, (2, 8, 8), generator=g)
+    target[0, :2] = 255  # ignored pixels
+    return logits, target
+
+
+def test_ce_and_weighted_ce_match_torch_and_ignore_255() -> None:
+    logits, target = _batch()
+    w = np.array([0.5, 1.0, 2.0], dtype=np.float32)
+    ce = CombinedLoss([LossTerm(name="ce")], 3)(logits, target)
+    wce = CombinedLoss([LossTerm(name="wce")], 3, w)(logits, target)
+    torch.testing.assert_close(ce, F.cross_entropy(logits, target, ignore_index=255))
+    ref = F.cross_entropy(logits, target, weight=torch.tensor(w), ignore_index=255)
+    torch.testing.assert_close(wce, ref)
+    # changing logits at ignored pixels changes nothing
+    logits2 = logits.clone()
+    logits2[0, :, :2] = 100.0
+    torch.testing.assert_close(CombinedLoss([LossTerm(name="ce")], 3)(logits2, target), ce)
+
+
+def test_weighted_sum_of_terms() -> None:
+    logits, target = _batch()
+    parts = {
+        name: CombinedLoss([LossTerm(name=name)], 3, np.ones(3, np.float32))(logits, target)
+        for name in ("wce", "dice", "focal")
+    }
+    terms = [
+        LossTerm(name="wce"),
+        LossTerm(name="dice", weight=0.5),
+        LossTerm(name="focal", weight=2),
+    ]
+    total = CombinedLoss(terms, 3, np.ones(3, np.float32))(logits, target)
+    torch.testing.assert_close(total, parts["wce"] + 0.5 * parts["dice"] + 2 * parts["focal"])
+
+
+def test_dice_and_focal_vanish_on_a_perfect_prediction() -> None:
+    _, target = _batch()
+    # smp's multiclass focal loss is one-vs-rest sigmoid: wrong classes need negative logits
+    onehot = F.one_hot(target.clamp_max(2), 3).permute(0, 3, 1, 2).float() * 100 - 50
+    for name in ("dice", "focal"):
+        value = CombinedLoss([LossTerm(name=name)], 3)(onehot, target)
+        assert float(value) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_weighted_ce_needs_weights() -> None:
+    with pytest.raises(ValueError):
+        CombinedLoss([LossTerm(name="wce")], 3)
