@@ -371,32 +371,41 @@ def evaluate_scenes(
     png_path: str | Path | None = None,
     work_dir: str | Path | None = None,
     device: str = "auto",
+    prediction_name: str | None = None,
 ) -> EvaluateResult:
     """Classify each ``(scene, reference)`` with a bundle and sum the confusion matrices.
 
     This is how the figures of MODEL.md are measured: the full ``geoseg classify`` path (tiling,
-    blending, the shipped bundle), not the training loop's shortcut.
+    blending, the shipped bundle), not the training loop's shortcut. With ``prediction_name``
+    the raster of that name inside each scene folder is compared instead (e.g. the Dynamic World
+    ``label.tif`` against an independent reference), and no model runs.
     """
     from geoseg.models.bundle import load_bundle
     from geoseg.pipeline import Options, classify
 
     if mapping is not None and not isinstance(mapping, ClassMapping):
         mapping = load_mapping(mapping)
-    bundle = load_bundle(model)
-    names = [c.name for c in bundle.classes]
+    bundle = load_bundle(model) if prediction_name is None else None
+    if bundle is not None:
+        names = [c.name for c in bundle.classes]
+    else:
+        first = Path(scenes[0][0]) / str(prediction_name) if scenes else Path("-")
+        names = class_names(first) or ([] if mapping else [c.name for c in load_bundle().classes])
     all_names = [*mapping.names, "other"] if mapping else names
     cm = np.zeros((len(all_names), len(all_names)), dtype=np.int64)
     per_scene: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         for k, (scene, reference) in enumerate(scenes):
-            out = Path(tmp) / f"{k:03d}"
-            res = classify(
-                scene,
-                out,
-                model=bundle,
-                options=Options(vectorize=False, confidence=False, device=device),
-            )
-            part = confusion_rasters(res.classes, reference, len(names), mapping)
+            if bundle is None:
+                predicted = Path(scene) / str(prediction_name)
+            else:
+                predicted = classify(
+                    scene,
+                    Path(tmp) / f"{k:03d}",
+                    model=bundle,
+                    options=Options(vectorize=False, confidence=False, device=device),
+                ).classes
+            part = confusion_rasters(predicted, reference, len(names), mapping)
             cm += part
             m = metrics(part, all_names, min_share)
             per_scene[str(scene)] = {
@@ -406,10 +415,13 @@ def evaluate_scenes(
             }
     result = _finish(cm, all_names, mapping, min_share, None, None, "")
     result.metrics["scenes"] = per_scene
-    result.metrics["model"] = {"path": str(bundle.path), "sha256": bundle.sha256}
+    if bundle is not None:
+        result.metrics["model"] = {"path": str(bundle.path), "sha256": bundle.sha256}
+    else:
+        result.metrics["prediction"] = prediction_name
     return write_outputs(
         result.metrics,
         Path(json_path) if json_path else None,
         Path(png_path) if png_path else None,
-        title=Path(str(model or "default model")).name,
+        title=str(prediction_name) if bundle is None else Path(str(model or "default")).name,
     )

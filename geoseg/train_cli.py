@@ -193,6 +193,10 @@ def register(app: typer.Typer) -> None:
         reference_name: Annotated[
             str, typer.Option(help="Reference file inside each --scenes folder.")
         ] = "label.tif",
+        prediction_name: Annotated[
+            str | None,
+            typer.Option(help="With --scenes: compare this file of each folder, run no model."),
+        ] = None,
         mapping: Annotated[
             Path | None, typer.Option(help="JSON class mapping of prediction and reference.")
         ] = None,
@@ -219,9 +223,17 @@ def register(app: typer.Typer) -> None:
                     )
                 pairs = find_scenes(scenes, reference_name)
                 result = ev.evaluate_scenes(
-                    pairs, model, mapping, min_share, json_path, png, device=device
+                    pairs,
+                    model,
+                    mapping,
+                    min_share,
+                    json_path,
+                    png,
+                    device=device,
+                    prediction_name=prediction_name,
                 )
-                title = f"{len(pairs)} scene(s), model {model or 'default'}"
+                what = prediction_name or f"model {model or 'default'}"
+                title = f"{len(pairs)} scene(s), {what}"
             else:
                 if prediction is None or reference is None:
                     raise InputError(

@@ -93,3 +93,18 @@ def test_sieve_pixels() -> None:
     assert sieve_pixels(0, 100) == 1
     assert sieve_pixels(500, 100) == 5
     assert sieve_pixels(501, 100) == 6
+
+
+def test_simplification_keeps_shared_borders(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:60, 0:60]
+    data = ((np.sin(xx / 6.0) * 8 + 30 + rng.integers(0, 2, (60, 60))) < yy).astype(np.uint8)
+    path = _write(tmp_path / "wavy.tif", data)
+    raw = _polygons(path)
+    simple = _polygons(path, simplify_px=1.5)
+    assert len(raw) == len(simple)
+    vertices = sum(shapely.get_num_coordinates(p[1]) for p in raw)
+    assert sum(shapely.get_num_coordinates(p[1]) for p in simple) < 0.7 * vertices
+    union = shapely.union_all([p[1] for p in simple])
+    assert union.area == pytest.approx(60 * 60 * 100.0)  # no gaps, no overlaps
+    assert shapely.area(shapely.intersection(simple[0][1], simple[1][1])) == pytest.approx(0)

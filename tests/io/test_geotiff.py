@@ -159,3 +159,19 @@ def test_missing_bands_are_named(norcia_tif: Path) -> None:
 def test_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no raster files"):
         open_scene(tmp_path)
+
+
+def test_folder_of_single_band_files_named_by_band(tmp_path: Path) -> None:
+    """Real BigEarthNet L2A patch: one GeoTIFF per band at 10, 20 and 60 m."""
+    import tarfile
+
+    archive = NORCIA.parents[2] / "l2a-samples" / "bigearthnet" / "BigEarthNet-S2-Example.tar.bz2"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path, filter="data")
+    patch = next((tmp_path / "BigEarthNet-S2-Example").iterdir())
+    scene = open_scene(patch)
+    assert len(scene.band_names) == 12 and "B10" not in scene.band_names
+    assert scene.shape == (120, 120)
+    refl, valid = scene.read(Window(0, 0, 120, 120), ["B01", "B05", "B08"])
+    assert valid.all() and refl.shape == (3, 120, 120)
+    assert (refl > 0).all() and (refl < 1.5).all()
