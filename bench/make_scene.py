@@ -42,10 +42,20 @@ def build(size: int, path: Path) -> Path:
     cells = load_cells()
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = {
-        "driver": "GTiff", "width": size, "height": size, "count": len(BANDS), "dtype": "uint16",
-        "crs": "EPSG:32633", "transform": Affine(10, 0, 300000, 0, -10, 5000040), "nodata": 0,
-        "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "zstd",
-        "bigtiff": "yes", "interleave": "pixel",
+        "driver": "GTiff",
+        "width": size,
+        "height": size,
+        "count": len(BANDS),
+        "dtype": "uint16",
+        "crs": "EPSG:32633",
+        "transform": Affine(10, 0, 300000, 0, -10, 5000040),
+        "nodata": 0,
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "compress": "zstd",
+        "bigtiff": "yes",
+        "interleave": "pixel",
     }
     n = -(-size // CELL)
     with rasterio.open(path, "w", **profile) as dst:

@@ -94,9 +94,17 @@ def case_naive(scene: str, model: str | None) -> dict[str, float]:
     h, w = sc.shape
     with tempfile.TemporaryDirectory(dir=HERE / "data") as out:
         profile = {
-            "driver": "GTiff", "width": w, "height": h, "count": 1, "dtype": "uint8",
-            "crs": sc.grid.crs, "transform": sc.grid.transform, "tiled": True,
-            "blockxsize": 512, "blockysize": 512, "compress": "deflate",
+            "driver": "GTiff",
+            "width": w,
+            "height": h,
+            "count": 1,
+            "dtype": "uint8",
+            "crs": sc.grid.crs,
+            "transform": sc.grid.transform,
+            "tiled": True,
+            "blockxsize": 512,
+            "blockysize": 512,
+            "compress": "deflate",
         }
         t0 = time.perf_counter()
         with rasterio.open(Path(out) / "naive.tif", "w", **profile) as dst, torch.inference_mode():
@@ -122,7 +130,9 @@ def _shape(scene: str) -> tuple[int, int]:
 def _sub(case: str, *args: str) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--case", case, *args],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -158,7 +168,9 @@ def main() -> None:
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
     result["model_only"] = _sub("model", "--model-batches", str(a.model_batches), *model_args)
-    result["end_to_end"] = e2e = _sub("e2e", a.scene, "--chunk-size", str(a.chunk_size), *model_args)
+    result["end_to_end"] = e2e = _sub(
+        "e2e", a.scene, "--chunk-size", str(a.chunk_size), *model_args
+    )
     ceiling = result["model_only"]["tile_px_per_s"]  # type: ignore[index]
     result["e2e_vs_model_only_tile_px"] = round(e2e["tile_px_per_s"] / ceiling, 3)
     result["e2e_scene_px_vs_model_only_px"] = round(e2e["scene_px_per_s"] / ceiling, 3)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geoseg import indices
-from geoseg.blend import Assembler
+from geoseg.blend import Assembler, ChunkOutput, settle
 from geoseg.io.scene import Scene
 from geoseg.predict import ChunkResult, PartialSums, Predictor
 from geoseg.tiling import Chunk, TileGrid
@@ -48,14 +48,16 @@ def prepare(
     return Prepared(chunk, x, valid, extra)
 
 
-def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -> PartialSums:
+def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -> ChunkOutput:
+    """Model, blend and settle one prepared chunk (what a worker does after reading)."""
     chunk, valid = prepared.chunk, prepared.valid
     if not valid.any():  # nothing to see: skip the model entirely
-        n = predictor.n_classes
-        zeros = np.zeros((n, *valid.shape), dtype=np.float32)
-        return PartialSums(chunk, zeros, zeros[0].copy(), valid, prepared.extra)
-    part = predictor.predict_chunk(prepared.x, valid, grid, chunk)
-    return PartialSums(chunk, part.acc, part.wsum, part.valid, prepared.extra)
+        zeros = np.zeros((predictor.n_classes, *valid.shape), dtype=np.float32)
+        part = PartialSums(chunk, zeros, zeros[0].copy(), valid, prepared.extra)
+    else:
+        part = predictor.predict_chunk(prepared.x, valid, grid, chunk)
+        part = PartialSums(chunk, part.acc, part.wsum, part.valid, prepared.extra)
+    return settle(part, grid)
 
 
 def run_chunks(

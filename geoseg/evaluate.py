@@ -244,7 +244,7 @@ def confusion_rasters(
 
 
 def plot_confusion(cm: np.ndarray, names: Sequence[str], path: str | Path, title: str = "") -> Path:
-    """Row-normalised confusion matrix (recall per reference class) with pixel counts, as PNG."""
+    """Row-normalised confusion matrix (recall per reference class) as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")

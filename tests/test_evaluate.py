@@ -133,3 +133,27 @@ def test_bad_inputs(tmp_path: Path) -> None:
     (tmp_path / "map.json").write_text('{"classes": ["a"], "reference": {"1": 5}}')
     with pytest.raises(InputError, match="out of range"):
         load_mapping(tmp_path / "map.json")
+
+
+def test_scene_folders_and_cli(tmp_path: Path) -> None:
+    """DW labels of the Slovenia crop against its land-use reference, as in its SOURCE.md."""
+    import typer
+    from typer.testing import CliRunner
+
+    from geoseg.train_cli import register
+
+    crop = Path(__file__).resolve().parents[1].parent / "shared/data/s2-dw/test"
+    crop = crop / "eolearn_slovenia_20150711"
+    mapping = Path(__file__).resolve().parents[1] / "configs" / "slovenia_lulc_mapping.json"
+    app = typer.Typer()
+    register(app)
+    args = ["evaluate", "--scenes", str(crop), "--prediction-name", "label.tif"]
+    args += ["--reference-name", "reference_lulc.tif", "--mapping", str(mapping)]
+    args += ["--json", str(tmp_path / "m.json")]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["pixels"] == 9945
+    assert m["overall_accuracy"] == pytest.approx(0.822, abs=5e-4)  # SOURCE.md: 82.2 %
+    res = CliRunner().invoke(app, ["evaluate", str(tmp_path / "missing.tif")])
+    assert res.exit_code == 2

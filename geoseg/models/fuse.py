@@ -9,6 +9,7 @@ and sibling attributes ``convN``/``bnN``.
 from __future__ import annotations
 
 import copy
+import itertools
 
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
@@ -20,24 +21,27 @@ def fuse_batchnorm(network: nn.Module) -> nn.Module:
     for module in net.modules():
         if isinstance(module, nn.Sequential):
             items = list(module._modules.items())
-            for (conv_name, conv), (bn_name, bn) in zip(items, items[1:], strict=False):
-                if _pair(conv, bn):
+            for (conv_name, conv), (bn_name, bn) in itertools.pairwise(items):
+                if (
+                    isinstance(conv, nn.Conv2d)
+                    and isinstance(bn, nn.BatchNorm2d)
+                    and _fits(conv, bn)
+                ):
                     module._modules[conv_name] = fuse_conv_bn_eval(conv, bn)
                     module._modules[bn_name] = nn.Identity()
         for name, child in list(module.named_children()):
             if name.startswith("conv"):
                 bn_name = "bn" + name[len("conv") :]
-                bn = getattr(module, bn_name, None)
-                if _pair(child, bn):
-                    setattr(module, name, fuse_conv_bn_eval(child, bn))
+                sibling = getattr(module, bn_name, None)
+                if (
+                    isinstance(child, nn.Conv2d)
+                    and isinstance(sibling, nn.BatchNorm2d)
+                    and _fits(child, sibling)
+                ):
+                    setattr(module, name, fuse_conv_bn_eval(child, sibling))
                     setattr(module, bn_name, nn.Identity())
     return net
 
 
-def _pair(conv: object, bn: object) -> bool:
-    return (
-        isinstance(conv, nn.Conv2d)
-        and isinstance(bn, nn.BatchNorm2d)
-        and bn.track_running_stats
-        and conv.out_channels == bn.num_features
-    )
+def _fits(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> bool:
+    return bool(bn.track_running_stats) and conv.out_channels == bn.num_features
