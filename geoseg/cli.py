@@ -41,6 +41,8 @@ Examples:
   geoseg classify S2_crop_folder/ --model my_bundle/ --min-area 0.5
 
   geoseg classify scene.tif --bands B02=1,B03=2,B04=3,B08=4 --offset -1000 --no-vectorize
+
+  geoseg classify T32TQM.tif --dask-address tcp://scheduler:8786 --gpu-resources
 """
 
 
@@ -97,6 +99,21 @@ def classify(
         float | None, typer.Option(help="Radiometric offset in DN (e.g. -1000 for PB ≥ 04.00).")
     ] = None,
     scale: Annotated[float | None, typer.Option(help="Reflectance per DN (default 1e-4).")] = None,
+    engine: Annotated[
+        str, typer.Option(help="auto, inprocess, local (Dask cluster here) or dask.")
+    ] = "auto",
+    dask_address: Annotated[
+        str | None, typer.Option(help="Use an existing Dask cluster, e.g. tcp://HOST:8786.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local cluster workers (default: one per core).")
+    ] = None,
+    gpu_resources: Annotated[
+        bool, typer.Option(help="Run chunks only on Dask workers with --resources GPU=1.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Keep finished chunks so a rerun after a crash resumes.")
+    ] = True,
 ) -> None:
     """Classify a Sentinel-2 scene into land-cover classes."""
     from geoseg.pipeline import Options
@@ -113,6 +130,11 @@ def classify(
         vectorize=vectorize,
         confidence=confidence,
         indices=tuple(i.strip().upper() for i in indices.split(",") if i.strip()),
+        engine=engine,
+        dask_address=dask_address,
+        workers=workers,
+        gpu_resources=gpu_resources,
+        resume=resume,
     )
     with _user_errors(), _progress() as progress:
         tasks: dict[str, TaskID] = {}

@@ -1,24 +1,37 @@
-"""Run a scene's chunks through a Predictor and hand each result to one writer.
+"""Run a scene's chunks and hand finished cores to one writer.
 
-In-process engine: a reader thread prepares the next chunks (read, indices, normalisation — GDAL
-and numpy release the GIL) while the model runs on the current one, with a bounded number of
-chunks in flight so memory depends on chunk size, never on scene size.
+A :class:`Job` is everything a worker needs for any chunk (picklable: the Scene re-opens its files
+where it lands). Engines turn chunk indices into :class:`ChunkOutput` s — in this process with a
+read-ahead thread (:class:`InProcessEngine`), or on Dask workers (:mod:`geoseg.dask_engine`).
+:func:`run_chunks` is the single writer's loop: it reuses chunks kept in a :class:`ChunkStore`,
+runs the missing ones, stores each as it arrives and releases cores through the Assembler.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from geoseg import indices
 from geoseg.blend import Assembler, ChunkOutput, settle
+from geoseg.chunkstore import ChunkStore
 from geoseg.io.scene import Scene
 from geoseg.predict import ChunkResult, PartialSums, Predictor
 from geoseg.tiling import Chunk, TileGrid
+
+ChunkKey = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Job:
+    scene: Scene
+    grid: TileGrid
+    extra_indices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,12 @@ class Prepared:
     x: np.ndarray  # model input over chunk.read
     valid: np.ndarray
     extra: np.ndarray | None  # requested index channels over the chunk core (float32)
+
+
+class Engine(Protocol):
+    def outputs(self, job: Job, todo: Sequence[ChunkKey]) -> Iterator[ChunkOutput]:
+        """Compute the chunks in ``todo``, yielding each as it completes (any order)."""
+        ...
 
 
 def prepare(
@@ -39,12 +58,10 @@ def prepare(
     x = predictor.features(reflectance[: len(predictor.bundle.read_bands)], valid)
     extra = None
     if extra_indices:
-        r0 = int(chunk.core.row_off - chunk.read.row_off)
-        c0 = int(chunk.core.col_off - chunk.read.col_off)
-        core = np.s_[r0 : r0 + int(chunk.core.height), c0 : c0 + int(chunk.core.width)]
-        named = {n: reflectance[i][core] for i, n in enumerate(names)}
-        extra = indices.compute(extra_indices, named, valid[core])
-        extra[:, ~valid[core]] = np.nan
+        h, w = int(chunk.core.height), int(chunk.core.width)
+        named = {n: reflectance[i][:h, :w] for i, n in enumerate(names)}
+        extra = indices.compute(extra_indices, named, valid[:h, :w])
+        extra[:, ~valid[:h, :w]] = np.nan
     return Prepared(chunk, x, valid, extra)
 
 
@@ -53,33 +70,65 @@ def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -
     chunk, valid = prepared.chunk, prepared.valid
     if not valid.any():  # nothing to see: skip the model entirely
         zeros = np.zeros((predictor.n_classes, *valid.shape), dtype=np.float32)
-        part = PartialSums(chunk, zeros, zeros[0].copy(), valid, prepared.extra)
+        part = PartialSums(chunk, zeros, zeros[0].copy(), valid)
     else:
         part = predictor.predict_chunk(prepared.x, valid, grid, chunk)
-        part = PartialSums(chunk, part.acc, part.wsum, part.valid, prepared.extra)
-    return settle(part, grid)
+    return settle(PartialSums(chunk, part.acc, part.wsum, part.valid, prepared.extra), grid)
 
 
-def run_chunks(
-    scene: Scene,
-    predictor: Predictor,
-    grid: TileGrid,
-    extra_indices: Sequence[str] = (),
-    prefetch: int = 2,
-) -> Iterator[ChunkResult]:
-    """Yield finished cores as they complete, reading ahead ``prefetch`` chunks."""
-    pending: deque[Future[Prepared]] = deque()
+def process_chunk(job: Job, predictor: Predictor, key: ChunkKey) -> ChunkOutput:
+    prepared = prepare(job.scene, predictor, job.grid.chunk(*key), job.extra_indices)
+    return predict_prepared(predictor, job.grid, prepared)
+
+
+class InProcessEngine:
+    """Chunks in this process: a reader thread prepares the next ``prefetch`` chunks (GDAL and
+    numpy release the GIL) while the model runs on the current one."""
+
+    def __init__(self, predictor: Predictor, prefetch: int = 2) -> None:
+        self.predictor = predictor
+        self.prefetch = prefetch
+
+    def outputs(self, job: Job, todo: Sequence[ChunkKey]) -> Iterator[ChunkOutput]:
+        pending: deque[Future[Prepared]] = deque()
+        grid, pred = job.grid, self.predictor
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoseg-read") as reader:
+            try:
+                for key in todo:
+                    chunk = grid.chunk(*key)
+                    pending.append(
+                        reader.submit(prepare, job.scene, pred, chunk, job.extra_indices)
+                    )
+                    if len(pending) > self.prefetch:
+                        yield predict_prepared(pred, grid, pending.popleft().result())
+                while pending:
+                    yield predict_prepared(pred, grid, pending.popleft().result())
+            finally:
+                for fut in pending:
+                    fut.cancel()
+
+
+def run_chunks(job: Job, engine: Engine, store: ChunkStore | None = None) -> Iterator[ChunkResult]:
+    """Yield every finished core once; chunks already in ``store`` are not recomputed."""
+    grid = job.grid
     assembler = Assembler(grid)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoseg-read") as reader:
-        try:
-            for chunk in grid.chunks():
-                pending.append(reader.submit(prepare, scene, predictor, chunk, extra_indices))
-                if len(pending) > prefetch:
-                    part = predict_prepared(predictor, grid, pending.popleft().result())
-                    yield from assembler.add(part)
-            while pending:
-                part = predict_prepared(predictor, grid, pending.popleft().result())
-                yield from assembler.add(part)
-        finally:
-            for fut in pending:
-                fut.cancel()
+    keys = [(r, c) for r in range(grid.n_chunk_rows) for c in range(grid.n_chunk_cols)]
+    stored = store.done() if store is not None else set()
+    for key in keys:
+        if key in stored:
+            yield from assembler.add(store.load(*key))  # type: ignore[union-attr]
+    for out in engine.outputs(job, [k for k in keys if k not in stored]):
+        if store is not None:
+            store.save(out)
+        yield from assembler.add(out)
+    if assembler.waiting:
+        raise RuntimeError(f"{assembler.waiting} chunk cores were never completed")
+
+
+def collect(results: Iterable[ChunkResult], grid: TileGrid) -> np.ndarray:
+    """The class raster of small scenes in memory (tests, notebooks)."""
+    out = np.full((grid.height, grid.width), 255, dtype=np.uint8)
+    for res in results:
+        c = res.chunk.core
+        out[c.row_off : c.row_off + c.height, c.col_off : c.col_off + c.width] = res.classes
+    return out

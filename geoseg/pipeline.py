@@ -11,7 +11,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,20 @@ import geopandas as gpd
 import pandas as pd
 
 from geoseg import __version__, indices
-from geoseg.engine import run_chunks
-from geoseg.errors import InputError, OutputError
+from geoseg.chunkstore import ChunkStore, fingerprint
+from geoseg.engine import Engine, InProcessEngine, Job, run_chunks
+from geoseg.errors import GeosegError, InputError, OutputError
 from geoseg.io import cog, gpkg, styles
 from geoseg.io.geotiff import open_scene
 from geoseg.io.scene import Scene
 from geoseg.models.bundle import Bundle, load_bundle
-from geoseg.predict import Predictor
+from geoseg.predict import Predictor, resolve_device
 from geoseg.stats import AreaAccumulator, pixel_area_m2, polygon_measures, row_areas_m2
 from geoseg.tiling import TileGrid
 from geoseg.vectorize import polygonize, sieve_pixels
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
+ENGINES = ("auto", "inprocess", "local", "dask")
 
 
 @dataclass
@@ -69,6 +72,11 @@ class Options:
     vectorize: bool = True
     confidence: bool = True
     indices: tuple[str, ...] = ()
+    engine: str = "auto"  # auto | inprocess | local | dask (needs dask_address)
+    dask_address: str | None = None  # e.g. tcp://scheduler:8786: an existing cluster
+    workers: int | None = None  # local cluster size (default: one per core)
+    gpu_resources: bool = False  # pin chunk tasks to workers started with --resources GPU=1
+    resume: bool = True  # keep finished chunks beside the outputs until the run completes
 
 
 def classify(
@@ -83,6 +91,14 @@ def classify(
     opts = options or Options()
     for name in opts.indices:
         indices.get(name)
+    if opts.engine not in ENGINES:
+        raise GeosegError(
+            f"unknown engine {opts.engine!r}", "--engine", f"use {', '.join(ENGINES)}"
+        )
+    if opts.engine == "dask" and not opts.dask_address:
+        raise GeosegError(
+            "engine dask needs a scheduler address", "--dask-address", "pass tcp://HOST:PORT"
+        )
     if not isinstance(scene, Scene):
         scene = open_scene(scene, **read_options)
     bundle = model if isinstance(model, Bundle) else load_bundle(model)
@@ -136,7 +152,6 @@ def _run(
         bundle.spec.overlap if opts.overlap is None else opts.overlap,
         opts.chunk_size,
     )
-    predictor = Predictor(bundle, device=opts.device, batch_size=opts.batch_size)
     classes = bundle.classes
     tags = {
         "GEOSEG_VERSION": __version__,
@@ -177,16 +192,33 @@ def _run(
     area = AreaAccumulator(scene.grid, len(classes))
     total = len(grid)
     progress("classify", 0, total)
-    for done, res in enumerate(run_chunks(scene, predictor, grid, opts.indices), start=1):
-        staged_cls.write(res.chunk.core, res.classes)
-        if staged_conf is not None:
-            staged_conf.write(res.chunk.core, res.confidence)
-        if staged_idx is not None and res.extra is not None:
-            staged_idx.write(res.chunk.core, res.extra)
-        area.add(res.chunk.core, res.classes)
-        progress("classify", done, total)
+    job = Job(scene, grid, opts.indices)
+    store = None
+    if opts.resume:
+        sources = [s.path for s in scene.bands.values()]
+        key = fingerprint(sources, bundle.sha256, grid, opts.indices)
+        store = ChunkStore(out / f".geoseg-chunks-{stem}-{key}", grid)
+    with ExitStack() as stack:
+        try:
+            engine = stack.enter_context(
+                _engine(opts, bundle, scene.grid.width * scene.grid.height)
+            )
+        except GeosegError:  # e.g. no scheduler at that address: nothing to resume
+            if store is not None:
+                store.remove()
+            raise
+        for done, res in enumerate(run_chunks(job, engine, store), start=1):
+            staged_cls.write(res.chunk.core, res.classes)
+            if staged_conf is not None:
+                staged_conf.write(res.chunk.core, res.confidence)
+            if staged_idx is not None and res.extra is not None:
+                staged_idx.write(res.chunk.core, res.extra)
+            area.add(res.chunk.core, res.classes)
+            progress("classify", done, total)
     timings["classify_s"] = time.perf_counter() - t0
     if area.valid_pixels == 0:
+        if store is not None:
+            store.remove()  # nothing worth resuming
         raise InputError(
             "scene holds no valid pixels (all nodata)",
             scene.source,
@@ -241,6 +273,8 @@ def _run(
             styles.vector_qml(classes),
             bundle.spec.name,
         )
+    if store is not None:
+        store.remove()  # every output is staged: nothing left to resume
     timings["total_s"] = time.perf_counter() - t0
     return ClassifyResult(
         out_dir=out,
@@ -256,6 +290,61 @@ def _run(
         total_pixels=scene.grid.width * scene.grid.height,
         timings=timings,
     )
+
+
+#: Scenes of at most this many pixels run in-process when no engine is named: a local
+#: cluster's start-up (seconds) and second copy of the model do not pay off below that.
+SMALL_SCENE_PIXELS = 4 * 2048 * 2048
+
+
+@contextmanager
+def _engine(opts: Options, bundle: Bundle, n_pixels: int) -> Iterator[Engine]:
+    """The engine the options ask for; ``auto``: an existing cluster if an address is given,
+    in-process for small scenes, single-core machines and GPUs, else a local cluster."""
+    kind = opts.engine
+    if kind == "auto":
+        if opts.dask_address:
+            kind = "dask"
+        elif (
+            n_pixels <= SMALL_SCENE_PIXELS
+            or (os.cpu_count() or 1) < 2
+            or resolve_device(opts.device).type == "cuda"
+        ):
+            kind = "inprocess"
+        else:
+            kind = "local"
+    if kind == "inprocess":
+        yield InProcessEngine(Predictor(bundle, device=opts.device, batch_size=opts.batch_size))
+        return
+    if kind not in ("local", "dask"):
+        raise GeosegError(
+            f"unknown engine {kind!r}", "--engine", "use auto, inprocess, local or dask"
+        )
+    from distributed import Client
+
+    from geoseg.dask_engine import DaskEngine, local_cluster
+
+    resources = {"GPU": 1.0} if opts.gpu_resources else None
+    if kind == "dask":
+        if not opts.dask_address:
+            raise GeosegError(
+                "engine dask needs a scheduler address",
+                "--dask-address",
+                "pass --dask-address tcp://HOST:PORT",
+            )
+        try:
+            client = Client(opts.dask_address, timeout="20s")
+        except OSError as exc:
+            raise GeosegError(
+                f"cannot reach the Dask scheduler ({exc})",
+                opts.dask_address,
+                "check the address and that the scheduler is running",
+            ) from exc
+        with client:
+            yield DaskEngine(client, bundle, opts.device, opts.batch_size, resources=resources)
+        return
+    with local_cluster(opts.workers) as cluster, Client(cluster) as client:
+        yield DaskEngine(client, bundle, opts.device, opts.batch_size, resources=resources)
 
 
 def _vectorize(

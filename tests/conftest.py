@@ -122,16 +122,11 @@ def classify_array(
     scene_path: Path, bundle: Bundle, tile: int, overlap: int, chunk_tiles: int, batch_size: int = 4
 ) -> np.ndarray:
     """Run the in-process engine and assemble the class raster in memory (small crops only)."""
-    from geoseg.engine import run_chunks
+    from geoseg.engine import InProcessEngine, Job, collect, run_chunks
     from geoseg.predict import Predictor
     from geoseg.tiling import TileGrid
 
     scene = open_scene(scene_path)
-    h, w = scene.shape
-    grid = TileGrid(h, w, tile, overlap, chunk_tiles)
-    out = np.full((h, w), 254, dtype=np.uint8)
-    for res in run_chunks(scene, Predictor(bundle, batch_size=batch_size), grid):
-        c = res.chunk.core
-        out[c.row_off : c.row_off + c.height, c.col_off : c.col_off + c.width] = res.classes
-    assert (out != 254).all(), "some core was never finished"
-    return out
+    grid = TileGrid(*scene.shape, tile, overlap, chunk_tiles)
+    engine = InProcessEngine(Predictor(bundle, batch_size=batch_size))
+    return collect(run_chunks(Job(scene, grid), engine), grid)

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from geoseg.blend import Assembler
-from geoseg.engine import predict_prepared, prepare
+from geoseg.engine import Job, process_chunk
 from geoseg.io.geotiff import open_scene
 from geoseg.models.bundle import load_bundle
 from geoseg.predict import Predictor
@@ -33,7 +33,8 @@ def test_arrival_order_does_not_change_the_result(bundle_dir: Path) -> None:
     scene = open_scene(NORCIA)
     grid = TileGrid(*scene.shape, tile=64, overlap=16, chunk_tiles=2)
     pred = Predictor(bundle)
-    parts = [predict_prepared(pred, grid, prepare(scene, pred, ch)) for ch in grid.chunks()]
+    job = Job(scene, grid)
+    parts = [process_chunk(job, pred, (ch.row, ch.col)) for ch in grid.chunks()]
     in_order = _assemble(copy.deepcopy(parts), grid)  # the assembler adds into what it is given
     shuffled = parts[:]
     random.Random(7).shuffle(shuffled)
@@ -47,6 +48,7 @@ def test_cores_finish_as_soon_as_their_neighbours_arrive(bundle_dir: Path) -> No
     grid = TileGrid(*scene.shape, tile=64, overlap=16, chunk_tiles=2)
     pred = Predictor(bundle)
     asm = Assembler(grid)
-    first = asm.add(predict_prepared(pred, grid, prepare(scene, pred, grid.chunk(0, 0))))
+    job = Job(scene, grid)
+    first = asm.add(process_chunk(job, pred, (0, 0)))
     assert [(r.chunk.row, r.chunk.col) for r in first] == [(0, 0)]
-    assert asm.add(predict_prepared(pred, grid, prepare(scene, pred, grid.chunk(1, 1)))) == []
+    assert asm.add(process_chunk(job, pred, (1, 1))) == []

@@ -170,3 +170,24 @@ def _assert_clean_failure(res, message: str, out: Path) -> None:  # type: ignore
     assert re.search(message, lines[0]), lines[0]
     assert "Traceback" not in res.output
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_bad_engine_options(bundle_dir: Path, tmp_path: Path) -> None:
+    base = ["classify", str(NORCIA), "-o", str(tmp_path / "o"), "--model", str(bundle_dir)]
+    _assert_clean_failure(_run(*base, "--engine", "spark"), "unknown engine", tmp_path / "o")
+    _assert_clean_failure(_run(*base, "--engine", "dask"), "needs a scheduler", tmp_path / "o")
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler(bundle_dir: Path, tmp_path: Path) -> None:
+    res = _run(
+        "classify",
+        str(NORCIA),
+        "-o",
+        str(tmp_path / "o"),
+        "--model",
+        str(bundle_dir),
+        "--dask-address",
+        "tcp://127.0.0.1:9",
+    )
+    _assert_clean_failure(res, "cannot reach the Dask scheduler", tmp_path / "o")

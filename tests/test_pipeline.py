@@ -114,7 +114,43 @@ def test_a_failed_run_leaves_nothing_behind(
     monkeypatch.setattr(pipeline, "polygonize", boom)
     with pytest.raises(RuntimeError):
         geoseg.classify(NORCIA, tmp_path, model=bundle_dir)
-    assert list(tmp_path.iterdir()) == []
+    left = [p.name for p in tmp_path.iterdir()]
+    assert all(name.startswith(".geoseg-chunks-") for name in left)  # only the resume store
+    with pytest.raises(RuntimeError):
+        geoseg.classify(NORCIA, tmp_path, model=bundle_dir, options=Options(resume=False))
+    assert [p.name for p in tmp_path.iterdir()] == left
+
+
+def test_a_rerun_recomputes_only_the_missing_chunks(
+    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geoseg.engine import InProcessEngine
+
+    opts = Options(tile_size=128, overlap=32, chunk_size=96, vectorize=False, engine="inprocess")
+    reference = geoseg.classify(NORCIA, tmp_path / "ref", model=bundle_dir, options=opts)
+    computed: list[tuple[int, int]] = []
+    original = InProcessEngine.outputs
+
+    def dies_after_three(self, job, todo):  # type: ignore[no-untyped-def]
+        for n, out in enumerate(original(self, job, todo)):
+            computed.append((out.chunk.row, out.chunk.col))
+            if n == 3:
+                raise KeyboardInterrupt  # the run is killed after four chunks
+            yield out
+
+    monkeypatch.setattr(InProcessEngine, "outputs", dies_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        geoseg.classify(NORCIA, tmp_path / "run", model=bundle_dir, options=opts)
+    assert not (tmp_path / "run" / reference.classes.name).exists()
+    first = list(computed)
+    computed.clear()
+    monkeypatch.setattr(InProcessEngine, "outputs", lambda self, job, todo: (
+        computed.append((o.chunk.row, o.chunk.col)) or o for o in original(self, job, todo)))
+    again = geoseg.classify(NORCIA, tmp_path / "run", model=bundle_dir, options=opts)
+    assert set(computed).isdisjoint(first[:3]) and len(computed) + 3 == 12  # 3 x 4 chunks
+    with rasterio.open(again.classes) as a, rasterio.open(reference.classes) as b:
+        np.testing.assert_array_equal(a.read(1), b.read(1))
+    assert not any(p.name.startswith(".geoseg-") for p in (tmp_path / "run").iterdir())
 
 
 def test_rerun_replaces_outputs(bundle_dir: Path, tmp_path: Path) -> None:

@@ -8,9 +8,7 @@ every output (colour table, QGIS styles, statistics).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,7 +18,7 @@ from typing import Any
 import torch
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, load_file, save_file
 from torch import nn
 
 from geoseg import bands as band_catalogue
@@ -137,6 +135,10 @@ class Bundle:
         ]
         return [*self.spec.bands, *extra]
 
+    def to_bytes(self) -> tuple[str, bytes]:
+        """The bundle as (bundle.json text, safetensors bytes), for workers without its files."""
+        return self.spec.model_dump_json(), (self.path / WEIGHTS_FILE).read_bytes()
+
     @cached_property
     def network(self) -> nn.Module:
         """The network in eval mode with the bundle's weights (built once per process)."""
@@ -211,6 +213,16 @@ def load_bundle(path: str | Path | None = None) -> Bundle:
     return bundle
 
 
+def bundle_from_bytes(spec_json: str, weights: bytes) -> Bundle:
+    """A bundle sent over the wire (Dask workers): same checks as :func:`load_bundle`."""
+    spec = BundleSpec.model_validate_json(spec_json)
+    actual = hashlib.sha256(weights).hexdigest()
+    if spec.weights_sha256 and spec.weights_sha256 != actual:
+        raise BundleError("received weights do not match their hash", "bundle bytes", "retry")
+    spec.weights_sha256 = actual
+    return Bundle(Path("<memory>"), spec, load(weights))
+
+
 def save_bundle(path: str | Path, network: nn.Module, spec: BundleSpec) -> Bundle:
     """Write a bundle folder atomically (temp folder, then rename) and return it loaded."""
     root = Path(path)
@@ -228,11 +240,3 @@ def save_bundle(path: str | Path, network: nn.Module, spec: BundleSpec) -> Bundl
         root.rmdir()
     os.replace(tmp, root)
     return load_bundle(root)
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "model"
-
-
-def spec_to_dict(spec: BundleSpec) -> dict[str, Any]:
-    return json.loads(spec.model_dump_json())
