@@ -108,3 +108,40 @@ def test_simplification_keeps_shared_borders(tmp_path: Path) -> None:
     union = shapely.union_all([p[1] for p in simple])
     assert union.area == pytest.approx(60 * 60 * 100.0)  # no gaps, no overlaps
     assert shapely.area(shapely.intersection(simple[0][1], simple[1][1])) == pytest.approx(0)
+
+
+@pytest.fixture(scope="module")
+def real_map(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path) -> tuple[Path, Path]:
+    """A real class map: the Beirut crop through a random model with small tiles (ragged)."""
+    import geoseg
+    from tests.conftest import BEIRUT
+
+    res = geoseg.classify(
+        BEIRUT,
+        tmp_path_factory.mktemp("map"),
+        model=bundle_dir,
+        options=geoseg.Options(tile_size=64, overlap=16, vectorize=False, engine="inprocess"),
+    )
+    assert res.confidence is not None
+    return res.classes, res.confidence
+
+
+@pytest.mark.parametrize("min_pixels", [1, 8])
+def test_strips_in_parallel_equal_the_whole_raster_on_a_real_map(
+    real_map: tuple[Path, Path], min_pixels: int
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    classes, confidence = real_map
+    whole = _polygons(classes, confidence, min_pixels=min_pixels, strip_rows=100_000)
+    with ProcessPoolExecutor(2) as pool:
+        parts = [
+            (int(c), shapely.normalize(g), int(n), float(m))
+            for b in polygonize(classes, confidence, min_pixels, strip_rows=97, submit=pool.submit)
+            for c, g, n, m in zip(b.class_id, b.geometry, b.pixels, b.confidence, strict=True)
+        ]
+    parts.sort(key=lambda t: (t[0], t[1].bounds))
+    assert len(whole) > 40 and len(parts) == len(whole)
+    for a, b in zip(whole, parts, strict=True):
+        assert a[0] == b[0] and a[2] == b[2] and a[1].equals(b[1])
+        assert a[3] == pytest.approx(b[3])
