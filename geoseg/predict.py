@@ -67,7 +67,7 @@ class Predictor:
             self.network = self.network.to(memory_format=torch.channels_last)
         norm = bundle.spec.normalization
         self._mean = np.asarray(norm.mean, dtype=np.float32)[:, None, None]
-        self._std = np.asarray(norm.std, dtype=np.float32)[:, None, None]
+        self._inv_std = 1.0 / np.asarray(norm.std, dtype=np.float32)[:, None, None]
 
     @property
     def n_classes(self) -> int:
@@ -84,8 +84,8 @@ class Predictor:
         x[: len(spec.bands)] = reflectance[: len(spec.bands)]
         x[len(spec.bands) :] = indices.compute(spec.indices, named, valid)
         x -= self._mean
-        x /= self._std
-        x[:, ~valid] = 0.0
+        x *= self._inv_std
+        x *= valid  # nodata = 0 = the normalised mean
         return x
 
     @torch.inference_mode()
@@ -123,7 +123,7 @@ class Predictor:
             )
             for (r, c, share), p in zip(batch, probs, strict=True):
                 w = window * share
-                acc[:, r : r + tile, c : c + tile] += p * w
+                acc[:, r : r + tile, c : c + tile].addcmul_(p, w)
                 wsum[r : r + tile, c : c + tile] += w
         return PartialSums(
             chunk,

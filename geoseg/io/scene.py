@@ -120,7 +120,7 @@ class Scene:
                 np.multiply(band, src.scale, out=out[i], casting="unsafe")
                 if src.offset:
                     out[i] += src.offset
-        out[:, ~valid] = 0.0
+        np.copyto(out, 0.0, where=~valid)  # invalid pixels (NaN too) read as 0
         return out, valid
 
     def _dataset(self, path: str) -> Any:
