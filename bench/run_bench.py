@@ -34,33 +34,38 @@ def _peak_rss_mb() -> float:
 
 
 def case_model_only(model: str | None, batches: int, batch_size: int) -> dict[str, float]:
+    """The Predictor's own forward (BatchNorm folded, channels-last, softmax) on tiles in memory."""
     import torch
 
     from geoseg.models.bundle import load_bundle
+    from geoseg.predict import Predictor
 
     bundle = load_bundle(model)
-    net = bundle.network.to(memory_format=torch.channels_last)
+    pred = Predictor(bundle, device="auto", batch_size=batch_size)
     tile = bundle.spec.tile_size
-    x = torch.randn(batch_size, len(bundle.spec.channels), tile, tile).contiguous(
-        memory_format=torch.channels_last
-    )
+    x = torch.randn(batch_size, len(bundle.spec.channels), tile, tile)
     with torch.inference_mode():
-        net(x)  # warm-up
+        pred._forward(x)  # warm-up
+        if pred.device.type == "cuda":
+            torch.cuda.synchronize()
         t0 = time.perf_counter()
         for _ in range(batches):
-            torch.softmax(net(x), dim=1)
+            probs = pred._forward(x)
+        probs.cpu()
         dt = time.perf_counter() - t0
     px = batches * batch_size * tile * tile
     return {"seconds": dt, "tile_px_per_s": px / dt, "peak_rss_mb": _peak_rss_mb()}
 
 
-def case_end_to_end(scene: str, model: str | None, chunk_size: int) -> dict[str, float]:
+def case_end_to_end(
+    scene: str, model: str | None, chunk_size: int, engine: str, workers: int | None
+) -> dict[str, float]:
     import geoseg
     from geoseg.tiling import TileGrid
 
     bundle = geoseg.load_bundle(model)
     with tempfile.TemporaryDirectory(dir=HERE / "data") as out:
-        opts = geoseg.Options(chunk_size=chunk_size)
+        opts = geoseg.Options(chunk_size=chunk_size, engine=engine, workers=workers, resume=False)
         t0 = time.perf_counter()
         res = geoseg.classify(scene, out, model=bundle, options=opts)
         dt = time.perf_counter() - t0
@@ -68,6 +73,7 @@ def case_end_to_end(scene: str, model: str | None, chunk_size: int) -> dict[str,
         *_shape(scene), bundle.spec.tile_size, bundle.spec.overlap, chunk_size
     )
     tiles = grid.n_tile_rows * grid.n_tile_cols * grid.tile**2
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "seconds": dt,
         **{k: round(v, 2) for k, v in res.timings.items()},
@@ -75,6 +81,7 @@ def case_end_to_end(scene: str, model: str | None, chunk_size: int) -> dict[str,
         "tile_px_per_s": tiles / dt,
         "tile_px_per_scene_px": tiles / res.total_pixels,
         "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_workers_mb": children,
     }
 
 
@@ -143,15 +150,18 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--chunk-size", type=int, default=2048)
     ap.add_argument("--naive", action="store_true", help="also run the naive tile loop")
+    ap.add_argument("--scaling", action="store_true", help="also local clusters of 1 and 2 workers")
     ap.add_argument("--model-batches", type=int, default=6)
     ap.add_argument("--case", help=argparse.SUPPRESS)
+    ap.add_argument("--engine", default="inprocess", help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     model_args = ["--model", a.model] if a.model else []
     if a.case == "model":
         print(json.dumps(case_model_only(a.model, a.model_batches, 8)))
         return
     if a.case == "e2e":
-        print(json.dumps(case_end_to_end(a.scene, a.model, a.chunk_size)))
+        print(json.dumps(case_end_to_end(a.scene, a.model, a.chunk_size, a.engine, a.workers)))
         return
     if a.case == "naive":
         print(json.dumps(case_naive(a.scene, a.model)))
@@ -164,16 +174,23 @@ def main() -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cores, torch threads "
         f"{torch.get_num_threads()}, GPU: "
         + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"),
-        "date": time.strftime("%Y-%m-%d"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "command": " ".join(["python", *sys.argv]),
     }
-    result["model_only"] = _sub("model", "--model-batches", str(a.model_batches), *model_args)
-    result["end_to_end"] = e2e = _sub(
-        "e2e", a.scene, "--chunk-size", str(a.chunk_size), *model_args
+    result["model_only"] = model = _sub(
+        "model", "--model-batches", str(a.model_batches), *model_args
     )
-    ceiling = result["model_only"]["tile_px_per_s"]  # type: ignore[index]
+    chunk = ["--chunk-size", str(a.chunk_size)]
+    result["end_to_end"] = e2e = _sub("e2e", a.scene, *chunk, *model_args)
+    ceiling = model["tile_px_per_s"]
     result["e2e_vs_model_only_tile_px"] = round(e2e["tile_px_per_s"] / ceiling, 3)
     result["e2e_scene_px_vs_model_only_px"] = round(e2e["scene_px_per_s"] / ceiling, 3)
+    if a.scaling:
+        for n in (1, 2):
+            args = [a.scene, *chunk, "--engine", "local", "--workers", str(n), *model_args]
+            result[f"local_{n}_workers"] = _sub("e2e", *args)
+        one, two = result["local_1_workers"], result["local_2_workers"]
+        result["scaling_2_vs_1"] = round(two["scene_px_per_s"] / one["scene_px_per_s"], 3)  # type: ignore[index]
     if a.naive:
         result["naive"] = naive = _sub("naive", a.scene, *model_args)
         result["e2e_vs_naive"] = round(e2e["scene_px_per_s"] / naive["scene_px_per_s"], 3)

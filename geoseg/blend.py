@@ -38,6 +38,7 @@ class ChunkOutput:
     valid: np.ndarray  # bool core
     pieces: tuple[Piece, ...]
     extra: np.ndarray | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # worker time by phase
 
     @property
     def nbytes(self) -> int:
@@ -88,7 +89,9 @@ def _local(win: Window, origin: Window) -> tuple[slice, slice]:
     return slice(r0, r0 + int(win.height)), slice(c0, c0 + int(win.width))
 
 
-def settle(part: PartialSums, grid: TileGrid) -> ChunkOutput:
+def settle(
+    part: PartialSums, grid: TileGrid, seconds: dict[str, float] | None = None
+) -> ChunkOutput:
     """Decide the core pixels only this chunk sees; keep sums for the shared strips."""
     chunk = part.chunk
     h, w = int(chunk.core.height), int(chunk.core.width)
@@ -99,7 +102,9 @@ def settle(part: PartialSums, grid: TileGrid) -> ChunkOutput:
     for win in _shared(grid, chunk):
         rows, cols = _local(win, chunk.read)
         pieces.append(Piece(me, win, part.acc[:, rows, cols].copy(), part.wsum[rows, cols].copy()))
-    return ChunkOutput(chunk, classes, confidence, valid.copy(), tuple(pieces), part.extra)
+    return ChunkOutput(
+        chunk, classes, confidence, valid.copy(), tuple(pieces), part.extra, seconds or {}
+    )
 
 
 @dataclass

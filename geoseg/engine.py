@@ -9,6 +9,7 @@ runs the missing ones, stores each as it arrives and releases cores through the 
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +41,7 @@ class Prepared:
     x: np.ndarray  # model input over chunk.read
     valid: np.ndarray
     extra: np.ndarray | None  # requested index channels over the chunk core (float32)
+    seconds: dict[str, float]
 
 
 class Engine(Protocol):
@@ -54,7 +56,9 @@ def prepare(
     """Read a chunk's window once and derive model input and any extra index channels."""
     names = predictor.bundle.read_bands
     names += [b for b in indices.required_bands(extra_indices) if b not in names]
+    t0 = time.perf_counter()
     reflectance, valid = scene.read(chunk.read, names)
+    t1 = time.perf_counter()
     x = predictor.features(reflectance[: len(predictor.bundle.read_bands)], valid)
     extra = None
     if extra_indices:
@@ -62,18 +66,22 @@ def prepare(
         named = {n: reflectance[i][:h, :w] for i, n in enumerate(names)}
         extra = indices.compute(extra_indices, named, valid[:h, :w])
         extra[:, ~valid[:h, :w]] = np.nan
-    return Prepared(chunk, x, valid, extra)
+    seconds = {"read_s": t1 - t0, "indices_s": time.perf_counter() - t1}
+    return Prepared(chunk, x, valid, extra, seconds)
 
 
 def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -> ChunkOutput:
     """Model, blend and settle one prepared chunk (what a worker does after reading)."""
     chunk, valid = prepared.chunk, prepared.valid
+    t0 = time.perf_counter()
     if not valid.any():  # nothing to see: skip the model entirely
         zeros = np.zeros((predictor.n_classes, *valid.shape), dtype=np.float32)
         part = PartialSums(chunk, zeros, zeros[0].copy(), valid)
     else:
         part = predictor.predict_chunk(prepared.x, valid, grid, chunk)
-    return settle(PartialSums(chunk, part.acc, part.wsum, part.valid, prepared.extra), grid)
+    seconds = {**prepared.seconds, "inference_s": time.perf_counter() - t0}
+    part = PartialSums(chunk, part.acc, part.wsum, part.valid, prepared.extra)
+    return settle(part, grid, seconds)
 
 
 def process_chunk(job: Job, predictor: Predictor, key: ChunkKey) -> ChunkOutput:
@@ -108,8 +116,16 @@ class InProcessEngine:
                     fut.cancel()
 
 
-def run_chunks(job: Job, engine: Engine, store: ChunkStore | None = None) -> Iterator[ChunkResult]:
-    """Yield every finished core once; chunks already in ``store`` are not recomputed."""
+def run_chunks(
+    job: Job,
+    engine: Engine,
+    store: ChunkStore | None = None,
+    seconds: dict[str, float] | None = None,
+) -> Iterator[ChunkResult]:
+    """Yield every finished core once; chunks already in ``store`` are not recomputed.
+
+    ``seconds`` (if given) sums the workers' time per phase (read, indices, inference).
+    """
     grid = job.grid
     assembler = Assembler(grid)
     keys = [(r, c) for r in range(grid.n_chunk_rows) for c in range(grid.n_chunk_cols)]
@@ -118,6 +134,9 @@ def run_chunks(job: Job, engine: Engine, store: ChunkStore | None = None) -> Ite
         if key in stored:
             yield from assembler.add(store.load(*key))  # type: ignore[union-attr]
     for out in engine.outputs(job, [k for k in keys if k not in stored]):
+        if seconds is not None:
+            for phase, value in out.seconds.items():
+                seconds[phase] = seconds.get(phase, 0.0) + value
         if store is not None:
             store.save(out)
         yield from assembler.add(out)

@@ -207,7 +207,8 @@ def _run(
             if store is not None:
                 store.remove()
             raise
-        for done, res in enumerate(run_chunks(job, engine, store), start=1):
+        worker_s: dict[str, float] = {}
+        for done, res in enumerate(run_chunks(job, engine, store, worker_s), start=1):
             staged_cls.write(res.chunk.core, res.classes)
             if staged_conf is not None:
                 staged_conf.write(res.chunk.core, res.confidence)
@@ -216,6 +217,7 @@ def _run(
             area.add(res.chunk.core, res.classes)
             progress("classify", done, total)
     timings["classify_s"] = time.perf_counter() - t0
+    timings.update({f"workers_{k}": v for k, v in worker_s.items()})
     if area.valid_pixels == 0:
         if store is not None:
             store.remove()  # nothing worth resuming
