@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import rasterio
 
 from geoseg import indices
 from geoseg.blend import Assembler, ChunkOutput, settle
@@ -26,6 +27,9 @@ from geoseg.predict import ChunkResult, PartialSums, Predictor
 from geoseg.tiling import Chunk, TileGrid
 
 ChunkKey = tuple[int, int]
+#: GDAL's block cache defaults to 5 % of RAM and fills as windows are read or written: capped so
+#: memory does not grow with the scene.
+GDAL_CACHE_MB = 256
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,9 @@ def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -
 
 
 def process_chunk(job: Job, predictor: Predictor, key: ChunkKey) -> ChunkOutput:
-    prepared = prepare(job.scene, predictor, job.grid.chunk(*key), job.extra_indices)
+    """One chunk start to finish, as a Dask worker runs it (bounded GDAL block cache)."""
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        prepared = prepare(job.scene, predictor, job.grid.chunk(*key), job.extra_indices)
     return predict_prepared(predictor, job.grid, prepared)
 
 

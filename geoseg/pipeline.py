@@ -19,10 +19,11 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import rasterio
 
 from geoseg import __version__, indices
 from geoseg.chunkstore import ChunkStore, fingerprint
-from geoseg.engine import Engine, InProcessEngine, Job, run_chunks
+from geoseg.engine import GDAL_CACHE_MB, Engine, InProcessEngine, Job, run_chunks
 from geoseg.errors import GeosegError, InputError, OutputError
 from geoseg.io import cog, gpkg, styles
 from geoseg.io.geotiff import open_scene
@@ -35,6 +36,7 @@ from geoseg.vectorize import polygonize, sieve_pixels
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 ENGINES = ("auto", "inprocess", "local", "dask")
+STRIP_PIXELS = 4 * 1024 * 1024
 
 
 @dataclass
@@ -107,7 +109,8 @@ def classify(
     stem = Path(scene.source).stem or "scene"
     staging = Path(tempfile.mkdtemp(prefix=f".geoseg-{stem}-", dir=out))
     try:
-        result = _run(scene, bundle, opts, out, staging, stem, progress or _no_progress)
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+            result = _run(scene, bundle, opts, out, staging, stem, progress or _no_progress)
         for path in result.outputs:
             os.replace(staging / path.name, path)
             aux = staging / (path.name + ".aux.xml")
@@ -366,7 +369,8 @@ def _vectorize(
     simplify_px = opts.simplify_m / (px_area**0.5) if opts.simplify_m else 0.0
     names = {c.id: c.name for c in bundle.classes}
     counts = [0] * len(bundle.classes)
-    strip = 1024
+    # strips of a fixed pixel budget: vectorizing memory does not grow with the scene's width
+    strip = min(4096, max(64, STRIP_PIXELS // grid.width))
     total = -(-grid.height // strip)
     progress("vectorize", 0, total)
     wrote = False
