@@ -338,7 +338,7 @@ def _engine(opts: Options, bundle: Bundle, n_pixels: int) -> Iterator[Engine]:
                 "pass --dask-address tcp://HOST:PORT",
             )
         try:
-            client = Client(opts.dask_address, timeout="20s")
+            client = Client(opts.dask_address, timeout="10s")
         except OSError as exc:
             raise GeosegError(
                 f"cannot reach the Dask scheduler ({exc})",

@@ -86,6 +86,9 @@ class TrainConfig(BaseModel):
     min_class_share: float = 0.005  # classes below this share of val pixels leave the mIoU
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     patience: int = Field(default=8, ge=1)  # epochs without val mIoU gain before stopping
+    # Precise BatchNorm: re-estimate BN statistics with the final weights over this many batches
+    # (0: off). Running averages of batch-8 statistics lag the weights and make results noisy.
+    precise_bn_batches: int = Field(default=0, ge=0)
     seed: int = 0
     device: str = "auto"
     amp: bool | None = None  # default: on for CUDA

@@ -86,6 +86,33 @@ def validate(
     return cm
 
 
+@torch.no_grad()
+def precise_bn(
+    network: nn.Module, data: ChipDataset, batches: int, batch_size: int, device: torch.device
+) -> None:
+    """Re-estimate BatchNorm statistics as plain averages over ``batches`` fresh training batches.
+
+    During training they are exponential averages over the last few batches, computed while the
+    weights moved; with small batches that makes the eval-mode network noisy from epoch to epoch
+    (Wu & Johnson 2021, "Rethinking 'Batch' in BatchNorm").
+    """
+    bns = [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns or batches <= 0:
+        return
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    network.train()
+    length, data.length = data.length, batches * batch_size
+    for x, _ in DataLoader(data, batch_size=batch_size, shuffle=False):
+        network(x.to(device))
+    data.length = length
+    for m, momentum in zip(bns, momenta, strict=True):
+        m.momentum = momentum
+    network.eval()
+
+
 def _state_fp32(network: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
 
@@ -98,7 +125,16 @@ def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-_RUNTIME_KEYS = {"resume", "max_minutes", "threads", "device", "checkpoint", "patience"}
+# Settings that may differ on resume: they do not change the weights of the epochs already run.
+_RUNTIME_KEYS = {
+    "resume",
+    "max_minutes",
+    "threads",
+    "device",
+    "checkpoint",
+    "patience",
+    "precise_bn_batches",
+}
 
 
 def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, ckpt: Path) -> None:
@@ -265,6 +301,26 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
             break
     say(f"{stopped}; best epoch {best_epoch} (val mIoU {best_miou:.4f})")
 
+    if cfg.precise_bn_batches and val_scenes:
+        # Recalibrate the last and the best epoch's weights; keep whichever validates better.
+        data.set_epoch(cfg.epochs)  # fresh chips, none seen in training
+        candidates = {"last": _state_fp32(network)}
+        last_epoch = history[-1]["epoch"] if history else -1
+        if best_state is not None and best_epoch != last_epoch:
+            candidates["best"] = best_state
+        scored = {}
+        for key, state in candidates.items():
+            network.load_state_dict(state)
+            precise_bn(network, data, cfg.precise_bn_batches, cfg.batch_size, device)
+            cm = validate(network, val_scenes, cfg, mean, std, device)
+            score = metrics(cm, val_names, min_share)["miou"] or 0.0
+            scored[key] = (score, _state_fp32(network))
+            say(f"precise BN on the {key} weights: val mIoU {score:.4f}")
+        chosen = max(scored, key=lambda k: scored[k][0])
+        best_state = scored[chosen][1]
+        selected = f"{chosen} epoch weights with precise BN ({cfg.precise_bn_batches} batches)"
+    else:
+        selected = f"epoch {best_epoch} (best validation mIoU)"
     if best_state is not None:
         network.load_state_dict(best_state)
     if cfg.fp16_weights:
@@ -303,6 +359,7 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
             "train_class_pixels": counts.tolist(),
             "class_weights": weights.tolist() if weights is not None else None,
             "best_epoch": best_epoch,
+            "selected": selected,
             "stopped": stopped,
             "history": history,
             "train_minutes": round((elapsed_before + time.time() - start) / 60, 1),

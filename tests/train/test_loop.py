@@ -30,7 +30,7 @@ TINY = {
 
 
 def test_two_iterations_write_a_usable_bundle(tmp_path: Path) -> None:
-    cfg = load_config(None, **TINY, output=tmp_path / "model")
+    cfg = load_config(None, **TINY, output=tmp_path / "model", precise_bn_batches=2)
     lines: list[str] = []
     bundle = train(cfg, report=lines.append)
     loaded = load_bundle(tmp_path / "model")
@@ -40,6 +40,7 @@ def test_two_iterations_write_a_usable_bundle(tmp_path: Path) -> None:
     assert spec.channels[-2:] == ["NDVI", "NDWI"] and len(spec.normalization.mean) == 12
     assert spec.provenance["config"]["chips_per_epoch"] == 4
     assert len(spec.provenance["history"]) == 1
+    assert "precise BN" in spec.provenance["selected"]
     val = spec.metrics["validation"]
     assert 0 <= val["overall_accuracy"] <= 1 and "per_class" in val
     weights = load_file(str(tmp_path / "model" / WEIGHTS_FILE))
@@ -67,5 +68,26 @@ def test_resume_continues_only_the_same_run(tmp_path: Path) -> None:
     again = load_bundle(tmp_path / "model")
     assert len(again.spec.provenance["history"]) == 2  # nothing left to train: same history
     assert again.spec.provenance["best_epoch"] == first.spec.provenance["best_epoch"]
+    assert "precise BN" not in again.spec.provenance["selected"]
     with pytest.raises(InputError, match="other settings"):
         train(tmp_path / "cfg.yaml", resume=True, lr=0.1)
+
+
+def test_precise_bn_averages_batch_statistics() -> None:
+    from geoseg.train.loop import precise_bn
+
+    class Chips:
+        length = 3
+
+        def __len__(self) -> int:
+            return self.length
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return torch.full((1, 2, 2), float(i)), torch.zeros(2, 2, dtype=torch.long)
+
+    net = torch.nn.Sequential(torch.nn.BatchNorm2d(1))
+    precise_bn(net, Chips(), batches=3, batch_size=1, device=torch.device("cpu"))  # type: ignore[arg-type]
+    bn = net[0]
+    assert isinstance(bn, torch.nn.BatchNorm2d) and bn.running_mean is not None
+    assert float(bn.running_mean) == pytest.approx(1.0)  # mean of 0, 1, 2: an average, not EMA
+    assert bn.momentum == 0.1 and not net.training
