@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from geoseg import indices
 from geoseg.models.bundle import Bundle
 from geoseg.models.fuse import fuse_batchnorm
+from geoseg.models.inputs import features
 from geoseg.tiling import Chunk, TileGrid, blend_window
 
 NODATA = 255
@@ -66,27 +66,17 @@ class Predictor:
         if self.device.type == "cpu":
             self.network = self.network.to(memory_format=torch.channels_last)
         norm = bundle.spec.normalization
-        self._mean = np.asarray(norm.mean, dtype=np.float32)[:, None, None]
-        self._inv_std = 1.0 / np.asarray(norm.std, dtype=np.float32)[:, None, None]
+        self._mean = np.asarray(norm.mean, dtype=np.float32)
+        self._std = np.asarray(norm.std, dtype=np.float32)
 
     @property
     def n_classes(self) -> int:
         return len(self.bundle.classes)
 
     def features(self, reflectance: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        """Model input ``(channels, h, w)``: bands, then indices, normalised; 0 where invalid.
-
-        ``reflectance`` holds ``bundle.read_bands`` in that order.
-        """
+        """Model input ``(channels, h, w)`` from reflectance of ``bundle.read_bands``."""
         spec = self.bundle.spec
-        named = dict(zip(self.bundle.read_bands, reflectance, strict=True))
-        x = np.empty((len(spec.channels), *valid.shape), dtype=np.float32)
-        x[: len(spec.bands)] = reflectance[: len(spec.bands)]
-        x[len(spec.bands) :] = indices.compute(spec.indices, named, valid)
-        x -= self._mean
-        x *= self._inv_std
-        x *= valid  # nodata = 0 = the normalised mean
-        return x
+        return features(reflectance, valid, spec.bands, spec.indices, self._mean, self._std)
 
     @torch.inference_mode()
     def predict_chunk(

@@ -20,21 +20,13 @@ from geoseg.models.bundle import (
     _build,
     save_bundle,
 )
+from geoseg.train.config import DEFAULT_BANDS
+from geoseg.train.config import DW_CLASSES as DW
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "s2-dw"
-BANDS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
-DW_CLASSES = [
-    ("water", "#419bdf"),
-    ("trees", "#397d49"),
-    ("grass", "#88b053"),
-    ("flooded_vegetation", "#7a87c6"),
-    ("crops", "#e49635"),
-    ("shrub_and_scrub", "#dfc35a"),
-    ("built", "#c4281b"),
-    ("bare", "#a59b8f"),
-    ("snow_and_ice", "#b39fe1"),
-]
+BANDS = DEFAULT_BANDS
+DW_CLASSES = [(c.name, c.color) for c in DW]
 NORCIA = DATA / "val" / "oscd_norcia_20171018"  # 348 x 299, nodata wedges at the edges
 BEIRUT = DATA / "train" / "oscd_beirut_20150820"  # 1013 x 1319
 

@@ -144,8 +144,13 @@ def test_a_rerun_recomputes_only_the_missing_chunks(
     assert not (tmp_path / "run" / reference.classes.name).exists()
     first = list(computed)
     computed.clear()
-    monkeypatch.setattr(InProcessEngine, "outputs", lambda self, job, todo: (
-        computed.append((o.chunk.row, o.chunk.col)) or o for o in original(self, job, todo)))
+    monkeypatch.setattr(
+        InProcessEngine,
+        "outputs",
+        lambda self, job, todo: (
+            computed.append((o.chunk.row, o.chunk.col)) or o for o in original(self, job, todo)
+        ),
+    )
     again = geoseg.classify(NORCIA, tmp_path / "run", model=bundle_dir, options=opts)
     assert set(computed).isdisjoint(first[:3]) and len(computed) + 3 == 12  # 3 x 4 chunks
     with rasterio.open(again.classes) as a, rasterio.open(reference.classes) as b:

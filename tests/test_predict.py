@@ -58,20 +58,31 @@ def test_partial_sums_cover_the_read_window(bundle_dir: Path) -> None:
     assert np.isfinite(part.acc).all()
 
 
+def near_tile_edges(shape: tuple[int, int], tile: int, overlap: int, band: int) -> np.ndarray:
+    """Pixels within ``band`` px of an edge of any tile of the grid (where a seam would show)."""
+    stride = tile - overlap
+
+    def near(x: np.ndarray) -> np.ndarray:
+        to_start = np.abs((x + stride // 2) % stride - stride // 2)
+        to_end = np.abs((x - tile + stride // 2) % stride - stride // 2)
+        return np.minimum(to_start, to_end) < band
+
+    rows, cols = np.indices(shape)
+    inner = (rows >= band) & (cols >= band)  # the scene edge is no tile border
+    return (near(rows) | near(cols)) & inner
+
+
 @pytest.mark.slow
 def test_tiles_leave_no_seams_with_the_default_model() -> None:
-    """Tile 256 vs 512 agree on >= 99 % of pixels; disagreement on tile borders is at most twice
-    the disagreement inside tiles."""
+    """Tile 256 vs 512 (the bundle's overlap) agree on >= 99 % of pixels, and they disagree no
+    more within 8 px of tile edges than inside tiles (at most twice as often)."""
     bundle = load_bundle()
-    a = classify_array(BEIRUT, bundle, 256, 32, chunk_tiles=4)
-    b = classify_array(BEIRUT, bundle, 512, 64, chunk_tiles=2)
+    overlap = bundle.spec.overlap
+    a = classify_array(BEIRUT, bundle, 256, overlap, chunk_tiles=4)
+    b = classify_array(BEIRUT, bundle, 512, overlap, chunk_tiles=2)
     valid = a != NODATA
     differ = (a != b) & valid
     assert 1 - differ[valid].mean() >= 0.99
-    rows, cols = np.indices(a.shape)
-    border = np.zeros(a.shape, dtype=bool)
-    for stride, overlap in ((224, 32), (448, 64)):  # overlap bands where tiles meet
-        border |= (rows % stride < overlap) | (cols % stride < overlap)
-    border &= (rows >= 32) & (cols >= 32)  # the scene edge is not a tile border
+    border = near_tile_edges(a.shape, 256, overlap, 8) | near_tile_edges(a.shape, 512, overlap, 8)
     inside = ~border & valid
-    assert differ[border & valid].mean() <= 2 * differ[inside].mean() + 1e-4
+    assert differ[border & valid].mean() <= 2 * differ[inside].mean()

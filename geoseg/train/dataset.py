@@ -23,42 +23,17 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from torch.utils.data import Dataset
 
-from geoseg import indices as index_registry
 from geoseg.errors import InputError
 from geoseg.io.geotiff import open_scene
 from geoseg.io.scene import Grid, Scene
 from geoseg.models.bundle import ClassInfo
+from geoseg.models.inputs import features
 from geoseg.train.augment import d4, jitter
 
 IGNORE = 255
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb")
 #: Scenes up to this many pixels are read once and kept in memory; larger ones are read per chip.
 CACHE_PIXELS = 4_000_000
-
-
-def read_bands(bands: Sequence[str], index_names: Sequence[str]) -> list[str]:
-    """Bands to read: the model's own, then extra ones its indices need (``Bundle.read_bands``)."""
-    extra = [b for b in index_registry.required_bands(index_names) if b not in bands]
-    return [*bands, *extra]
-
-
-def features(
-    reflectance: np.ndarray,
-    valid: np.ndarray,
-    bands: Sequence[str],
-    index_names: Sequence[str],
-    mean: np.ndarray,
-    std: np.ndarray,
-) -> np.ndarray:
-    """Normalised model input ``(channels, h, w)``; mirrors ``Predictor.features`` exactly."""
-    named = dict(zip(read_bands(bands, index_names), reflectance, strict=True))
-    x = np.empty((len(bands) + len(index_names), *valid.shape), dtype=np.float32)
-    x[: len(bands)] = reflectance[: len(bands)]
-    x[len(bands) :] = index_registry.compute(index_names, named, valid)
-    x -= mean.reshape(-1, 1, 1)
-    x /= std.reshape(-1, 1, 1)
-    x[:, ~valid] = 0.0
-    return x
 
 
 def find_scenes(paths: Sequence[Path], label_name: str = "label.tif") -> list[tuple[Path, Path]]:

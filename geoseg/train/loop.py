@@ -28,6 +28,7 @@ from geoseg import __version__
 from geoseg.errors import InputError
 from geoseg.evaluate import confusion, metrics
 from geoseg.models.bundle import Bundle, BundleSpec, ModelSpec, Normalization, save_bundle
+from geoseg.models.inputs import features, read_bands
 from geoseg.models.registry import build_model
 from geoseg.predict import resolve_device
 from geoseg.train.config import TrainConfig
@@ -36,10 +37,8 @@ from geoseg.train.dataset import (
     ChipDataset,
     LabelledScene,
     class_counts,
-    features,
     find_scenes,
     normalisation,
-    read_bands,
 )
 from geoseg.train.losses import CombinedLoss, class_weights
 
@@ -308,7 +307,7 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
         last_epoch = history[-1]["epoch"] if history else -1
         if best_state is not None and best_epoch != last_epoch:
             candidates["best"] = best_state
-        scored = {}
+        scored = {} if best_state is None else {"best as trained": (best_miou, best_state)}
         for key, state in candidates.items():
             network.load_state_dict(state)
             precise_bn(network, data, cfg.precise_bn_batches, cfg.batch_size, device)

@@ -15,16 +15,15 @@ from shapely.geometry import shape
 
 from geoseg.errors import InputError
 from geoseg.models.bundle import load_bundle
+from geoseg.models.inputs import features, read_bands
 from geoseg.predict import Predictor
 from geoseg.train.config import DW_CLASSES
 from geoseg.train.dataset import (
     IGNORE,
     ChipDataset,
     LabelledScene,
-    features,
     find_scenes,
     normalisation,
-    read_bands,
     read_label,
 )
 from tests.conftest import BANDS, DATA, NORCIA
