@@ -40,12 +40,6 @@ class ChunkOutput:
     extra: np.ndarray | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # worker time by phase
 
-    @property
-    def nbytes(self) -> int:
-        arrays = [self.classes, self.confidence, self.valid]
-        arrays += [a for p in self.pieces for a in (p.acc, p.wsum)]
-        return sum(a.nbytes for a in arrays)
-
 
 def decide(acc: np.ndarray, wsum: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Classes (argmax) and confidence (% of the winning class) from weighted sums."""

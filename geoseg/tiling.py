@@ -32,10 +32,6 @@ class Chunk:
     tile_rows: range
     tile_cols: range
 
-    @property
-    def key(self) -> str:
-        return f"r{self.row:04d}c{self.col:04d}"
-
 
 @dataclass(frozen=True)
 class TileGrid:
