@@ -18,10 +18,10 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
-from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from geoseg.errors import InputError, OutputError
+from geoseg.io.scene import Grid, on_grid
 
 NODATA = 255
 BLOCK = 1024
@@ -203,23 +203,9 @@ def confusion_rasters(
                     pred_path if pds.crs is None else ref_path,
                     "georeference it",
                 )
-            same = (
-                pds.crs == rds.crs
-                and pds.shape == rds.shape
-                and pds.transform.almost_equals(rds.transform, precision=1e-9)
-            )
-            vrt = None
-            if not same:
-                vrt = WarpedVRT(
-                    rds,
-                    crs=pds.crs,
-                    transform=pds.transform,
-                    width=pds.width,
-                    height=pds.height,
-                    resampling=Resampling.nearest,
-                    nodata=rds.nodata if rds.nodata is not None else NODATA,
-                )
-            src = vrt or rds
+            grid = Grid(pds.crs, pds.transform, pds.width, pds.height)
+            nodata = rds.nodata if rds.nodata is not None else NODATA
+            src = on_grid(rds, grid, Resampling.nearest, nodata)
             pnd, rnd = pds.nodata, src.nodata
             for win in _windows(pds.height, pds.width, block):
                 p = pds.read(1, window=win).astype(np.int64)
@@ -236,8 +222,8 @@ def confusion_rasters(
                     p = mapping.lut(mapping.prediction)[p]
                     r = mapping.lut(mapping.reference)[r]
                 cm += confusion(p, r, n)
-            if vrt is not None:
-                vrt.close()
+            if src is not rds:
+                src.close()
     except RasterioError as exc:
         raise InputError("cannot read raster", f"{pred_path}, {ref_path}", str(exc)) from exc
     return cm

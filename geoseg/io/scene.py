@@ -45,6 +45,24 @@ class Grid:
         )
 
 
+def on_grid(dataset: Any, grid: Grid, resampling: Resampling, nodata: float | None = None) -> Any:
+    """``dataset`` itself when it already lies on ``grid``, else a WarpedVRT that resamples it
+    onto ``grid`` window by window (never a full-raster resample). Close the VRT, not the source."""
+    own = Grid(dataset.crs, dataset.transform, dataset.width, dataset.height)
+    if own.same_as(grid):
+        return dataset
+    extra = {} if nodata is None else {"nodata": nodata}
+    return WarpedVRT(
+        dataset,
+        crs=grid.crs,
+        transform=grid.transform,
+        width=grid.width,
+        height=grid.height,
+        resampling=resampling,
+        **extra,
+    )
+
+
 @dataclass(frozen=True)
 class BandSource:
     """Where one band lives and how its numbers become reflectance: ``DN * scale + offset``."""
@@ -130,19 +148,7 @@ class Scene:
                 ds = rasterio.open(path)
             except RasterioError as exc:
                 raise InputError("cannot open raster", path, str(exc)) from exc
-            own = Grid(ds.crs, ds.transform, ds.width, ds.height)
-            if own.same_as(self.grid):
-                handle = ds
-            else:
-                # Resampled per window by the GDAL warper: never a full-scene resample.
-                handle = WarpedVRT(
-                    ds,
-                    crs=self.grid.crs,
-                    transform=self.grid.transform,
-                    width=self.grid.width,
-                    height=self.grid.height,
-                    resampling=Resampling.bilinear,
-                )
+            handle = on_grid(ds, self.grid, Resampling.bilinear)  # coarser bands: per window
             self._handles[path] = handle
             if handle is not ds:
                 self._handles[path + "#src"] = ds  # closed after the VRT that reads it

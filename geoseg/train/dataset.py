@@ -19,13 +19,12 @@ import torch
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.features import rasterize
-from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from torch.utils.data import Dataset
 
 from geoseg.errors import InputError
 from geoseg.io.geotiff import open_scene
-from geoseg.io.scene import Grid, Scene
+from geoseg.io.scene import Grid, Scene, on_grid
 from geoseg.models.bundle import ClassInfo
 from geoseg.models.inputs import features
 from geoseg.train.augment import d4, jitter
@@ -68,19 +67,10 @@ def read_label(
         return _rasterise(label, grid, classes, column)
     try:
         with rasterio.open(label) as ds:
-            own = Grid(ds.crs, ds.transform, ds.width, ds.height)
-            if own.same_as(grid):
-                raw = ds.read(1, masked=True)
-            else:
-                with WarpedVRT(
-                    ds,
-                    crs=grid.crs,
-                    transform=grid.transform,
-                    width=grid.width,
-                    height=grid.height,
-                    resampling=Resampling.nearest,
-                ) as vrt:
-                    raw = vrt.read(1, masked=True)
+            src = on_grid(ds, grid, Resampling.nearest)
+            raw = src.read(1, masked=True)
+            if src is not ds:
+                src.close()
     except RasterioError as exc:
         raise InputError("cannot read label raster", label, str(exc)) from exc
     values = np.ma.filled(raw.astype(np.int64), IGNORE)
