@@ -300,19 +300,22 @@ def _run(
 #: Scenes of at most this many pixels run in-process when no engine is named: a local
 #: cluster's start-up (seconds) and second copy of the model do not pay off below that.
 SMALL_SCENE_PIXELS = 4 * 2048 * 2048
+#: Below this many cores PyTorch's own threads use the machine as well as worker processes do
+#: (2 cores, full scene: in-process 158 s, two workers 166 s; bench/RESULTS.md).
+LOCAL_CLUSTER_MIN_CORES = 8
 
 
 @contextmanager
 def _engine(opts: Options, bundle: Bundle, n_pixels: int) -> Iterator[Engine]:
     """The engine the options ask for; ``auto``: an existing cluster if an address is given,
-    in-process for small scenes, single-core machines and GPUs, else a local cluster."""
+    in-process for small scenes, machines with few cores and GPUs, else a local cluster."""
     kind = opts.engine
     if kind == "auto":
         if opts.dask_address:
             kind = "dask"
         elif (
             n_pixels <= SMALL_SCENE_PIXELS
-            or (os.cpu_count() or 1) < 2
+            or (os.cpu_count() or 1) < LOCAL_CLUSTER_MIN_CORES
             or resolve_device(opts.device).type == "cuda"
         ):
             kind = "inprocess"
