@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -36,6 +37,10 @@ def _worker_predictor(
         if key not in _PREDICTORS:
             _PREDICTORS[key] = Predictor(bundle_from_bytes(spec_json, weights), device, batch)
         return _PREDICTORS[key]
+
+
+def _payload(value: tuple[str, bytes, str]) -> tuple[str, bytes, str]:
+    return value
 
 
 def _run_chunk(
@@ -76,11 +81,16 @@ class DaskEngine:
 
     def outputs(self, job: Job, todo: Sequence[ChunkKey]) -> Iterator[ChunkOutput]:
         spec_json, weights = self.bundle.to_bytes()
-        model = self.client.scatter(
-            (spec_json, weights, self.bundle.sha256), broadcast=True, hash=False
+        # A task, not scattered data: if the worker holding it dies, the scheduler recomputes it
+        # (scattered data would be lost and every chunk depending on it cancelled).
+        model = self.client.submit(
+            _payload,
+            (spec_json, weights, self.bundle.sha256),
+            pure=False,
+            key=f"geoseg-model-{self.bundle.model_hash}-{uuid.uuid4().hex[:8]}",
         )
-        job_future = self.client.scatter(job, broadcast=True, hash=False)
         keys = iter(todo)
+        run = uuid.uuid4().hex[:8]
         running = as_completed()
 
         def submit_next() -> bool:
@@ -93,12 +103,12 @@ class DaskEngine:
             running.add(
                 self.client.submit(
                     _run_chunk,
-                    job_future,
+                    job,
                     model,
                     self.device,
                     self.batch_size,
                     key,
-                    key=f"geoseg-chunk-{self.bundle.model_hash}-{key[0]}-{key[1]}-{id(job)}",
+                    key=f"geoseg-chunk-{run}-{key[0]}-{key[1]}",
                     **kwargs,
                 )
             )
