@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from rasterio.windows import Window, intersection
+from rasterio.windows import Window, intersect, intersection
 
 from geoseg.predict import NODATA, ChunkResult, PartialSums
 from geoseg.tiling import Chunk, TileGrid
@@ -107,15 +107,6 @@ class _Pending:
     own: ChunkOutput | None = None
 
 
-def _overlaps(a: Window, b: Window) -> bool:
-    return (
-        a.col_off < b.col_off + b.width
-        and b.col_off < a.col_off + a.width
-        and a.row_off < b.row_off + b.height
-        and b.row_off < a.row_off + a.height
-    )
-
-
 class Assembler:
     """Collects chunk outputs and releases each core as soon as its neighbours have arrived."""
 
@@ -130,7 +121,7 @@ class Assembler:
             (r, c)
             for r in (row - 1, row)
             for c in (col - 1, col)
-            if r >= 0 and c >= 0 and _overlaps(self.grid.chunk(r, c).read, core)
+            if r >= 0 and c >= 0 and intersect(self.grid.chunk(r, c).read, core)
         ]
 
     @property
@@ -146,12 +137,12 @@ class Assembler:
                 if row >= self.grid.n_chunk_rows or col >= self.grid.n_chunk_cols:
                     continue
                 core = self.grid.chunk(row, col).core
-                if not _overlaps(out.chunk.read, core):
+                if not intersect(out.chunk.read, core):
                     continue
                 pending = self._pending.setdefault((row, col), _Pending())
                 if (row, col) == me:
                     pending.own = out
-                pending.pieces += [p for p in out.pieces if _overlaps(p.window, core)]
+                pending.pieces += [p for p in out.pieces if intersect(p.window, core)]
                 received = {p.source for p in pending.pieces} | ({me} if pending.own else set())
                 if pending.own is not None and received >= set(self.sources(row, col)):
                     finished.append(self._finish(self._pending.pop((row, col))))
@@ -168,7 +159,7 @@ class Assembler:
             acc = np.zeros((pieces[0].acc.shape[0], h, w), dtype=np.float32)
             wsum = np.zeros((h, w), dtype=np.float32)
             for piece in pieces:
-                if not _overlaps(piece.window, win):
+                if not intersect(piece.window, win):
                     continue
                 both = intersection(piece.window, win)
                 src, dst = _local(both, piece.window), _local(both, win)

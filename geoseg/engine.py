@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -84,7 +84,7 @@ def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -
     else:
         part = predictor.predict_chunk(prepared.x, valid, grid, chunk)
     seconds = {**prepared.seconds, "inference_s": time.perf_counter() - t0}
-    part = PartialSums(chunk, part.acc, part.wsum, part.valid, prepared.extra)
+    part = replace(part, extra=prepared.extra)
     return settle(part, grid, seconds)
 
 

@@ -24,6 +24,7 @@ from affine import Affine
 from rasterio import features
 from rasterio.windows import Window
 from scipy import ndimage
+from scipy.cluster.hierarchy import DisjointSet
 from shapely.geometry import shape
 
 NODATA = 255
@@ -70,23 +71,6 @@ def label_regions(classes: np.ndarray) -> np.ndarray:
         labels[hit] = lab[hit] + n
         n += k
     return labels
-
-
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, a: int) -> int:
-        self.parent.setdefault(a, a)
-        while self.parent[a] != a:
-            self.parent[a] = self.parent[self.parent[a]]
-            a = self.parent[a]
-        return a
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def sieve_pixels(min_area_m2: float, pixel_area_m2: float) -> int:
@@ -158,25 +142,23 @@ def merge_strips(
         base = next_id - 1
         strip_regions = {base + k: r for k, r in strip.regions.items()}
         next_id += max(strip.regions, default=0)
-        uf = _UnionFind()
-        for rid in (*open_regions, *strip_regions):
-            uf.find(rid)
+        uf = DisjointSet([*open_regions, *strip_regions])
         if carry is not None and carry_class is not None:
             top = np.where(strip.top > 0, strip.top + base, 0)
             touch = (carry > 0) & (top > 0) & (carry_class == strip.top_class)
             for a, b in set(zip(carry[touch].tolist(), top[touch].tolist(), strict=True)):
-                uf.union(a, b)
+                uf.merge(a, b)
         merged: dict[int, Region] = {}
         for rid, region in (*open_regions.items(), *strip_regions.items()):
-            root = uf.find(rid)
+            root = uf[rid]
             if root in merged:
                 merged[root].absorb(region)
             else:
                 merged[root] = region
         if strip.row + strip.rows < height:
             bottom = np.where(strip.bottom > 0, strip.bottom + base, 0)
-            still_open = {uf.find(int(r)) for r in np.unique(bottom[bottom > 0])}
-            carry = np.array([uf.find(int(r)) if r else 0 for r in bottom], dtype=np.int64)
+            still_open = {uf[int(r)] for r in np.unique(bottom[bottom > 0])}
+            carry = np.array([uf[int(r)] if r else 0 for r in bottom], dtype=np.int64)
             carry_class = strip.bottom_class
         else:
             still_open = set()

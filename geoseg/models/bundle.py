@@ -24,6 +24,7 @@ from torch import nn
 from geoseg import bands as band_catalogue
 from geoseg import indices as index_registry
 from geoseg.errors import BundleError
+from geoseg.models.inputs import read_bands
 from geoseg.models.registry import build_model
 
 FORMAT_VERSION = 1
@@ -130,10 +131,7 @@ class Bundle:
     @property
     def read_bands(self) -> list[str]:
         """Bands to read from a scene: the model's own plus those its indices need."""
-        extra = [
-            b for b in index_registry.required_bands(self.spec.indices) if b not in self.spec.bands
-        ]
-        return [*self.spec.bands, *extra]
+        return read_bands(self.spec.bands, self.spec.indices)
 
     def to_bytes(self) -> tuple[str, bytes]:
         """The bundle as (bundle.json text, safetensors bytes), for workers without its files."""
