@@ -6,6 +6,7 @@ only when the whole run succeeded: a failed or interrupted run leaves nothing at
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -27,8 +28,8 @@ from geoseg.engine import GDAL_CACHE_MB, Engine, InProcessEngine, Job, run_chunk
 from geoseg.errors import GeosegError, InputError, OutputError
 from geoseg.io import cog, gpkg, styles
 from geoseg.io.geotiff import open_scene
-from geoseg.io.scene import Scene
-from geoseg.models.bundle import Bundle, load_bundle
+from geoseg.io.scene import Grid, Scene
+from geoseg.models.bundle import Bundle, ClassInfo, load_bundle
 from geoseg.predict import Predictor, resolve_device
 from geoseg.stats import AreaAccumulator, pixel_area_m2, polygon_measures, row_areas_m2
 from geoseg.tiling import TileGrid
@@ -62,6 +63,36 @@ class ClassifyResult:
         return [p for p in (*paths, self.style, self.indices) if p is not None]
 
 
+@dataclass
+class Segmentation:
+    """The first stage's outputs on disk and what the later stages need from the run."""
+
+    out_dir: Path
+    stem: str
+    grid: Grid
+    classes: Path
+    confidence: Path | None
+    indices: Path | None
+    style: Path
+    class_info: list[ClassInfo]
+    model_name: str
+    area: AreaAccumulator
+    summary: dict[str, Any]  # provenance for the stats JSON (source, model, options, grid)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> list[Path]:
+        return [p for p in (self.classes, self.confidence, self.indices, self.style) if p]
+
+
+@dataclass
+class Vectors:
+    """The second stage's GeoPackage and how many polygons each class got."""
+
+    path: Path
+    polygons_per_class: list[int]
+
+
 @dataclass(frozen=True)
 class Options:
     tile_size: int | None = None  # default: the bundle's
@@ -89,7 +120,71 @@ def classify(
     progress: Progress | None = None,
     **read_options: Any,
 ) -> ClassifyResult:
-    """Classify a scene and write its outputs into ``out_dir`` (see README for the files)."""
+    """Classify a scene and write its outputs into ``out_dir`` (see README for the files).
+
+    All or nothing: ``segment``, ``vectorize`` and ``summarize`` run in one staging folder and
+    the outputs appear together only when every stage succeeded."""
+    scene, bundle, opts = _inputs(scene, model, options, read_options)
+    out = _prepare_out_dir(Path(out_dir))
+    report = progress or _no_progress
+    with _staging(out, scene) as staging:
+        seg = _segment(scene, bundle, opts, out, staging, report)
+        vectors = _vectorize(seg, staging, staging, opts, report) if opts.vectorize else None
+        result = _summarize(seg, vectors, staging)
+        _commit(staging, result.outputs)
+    return result
+
+
+def segment(
+    scene: str | Path | Scene,
+    out_dir: str | Path = "geoseg-output",
+    model: str | Path | Bundle | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+    **read_options: Any,
+) -> Segmentation:
+    """First stage of ``classify``: the class (and confidence, index) COGs and their QGIS style,
+    with the exact class-area table; written atomically."""
+    scene, bundle, opts = _inputs(scene, model, options, read_options)
+    out = _prepare_out_dir(Path(out_dir))
+    with _staging(out, scene) as staging:
+        seg = _segment(scene, bundle, opts, out, staging, progress or _no_progress)
+        _commit(staging, seg.outputs)
+    return seg
+
+
+def vectorize(
+    seg: Segmentation, options: Options | None = None, progress: Progress | None = None
+) -> Vectors:
+    """Second stage of ``classify``: polygons of a segmentation's class raster into its
+    GeoPackage (sieved and simplified per ``options``), with the QGIS default style."""
+    opts = options or Options()
+    with _staging(seg.out_dir, seg.stem) as staging:
+        vectors = _vectorize(seg, seg.out_dir, staging, opts, progress or _no_progress)
+        _commit(staging, [vectors.path])
+    return vectors
+
+
+def summarize(seg: Segmentation, vectors: Vectors | None = None) -> ClassifyResult:
+    """Last stage of ``classify``: the area table as CSV and JSON (and as a table in the
+    GeoPackage when there are polygons)."""
+    with _staging(seg.out_dir, seg.stem) as staging:
+        if vectors is not None:
+            shutil.copy2(vectors.path, staging / vectors.path.name)
+        result = _summarize(seg, vectors, staging)
+        _commit(
+            staging, [result.stats_csv, result.stats_json, *([vectors.path] if vectors else [])]
+        )
+    return result
+
+
+def _inputs(
+    scene: str | Path | Scene,
+    model: str | Path | Bundle | None,
+    options: Options | None,
+    read_options: Mapping[str, Any],
+) -> tuple[Scene, Bundle, Options]:
+    """Everything checked before any output is touched: options, scene, model, bands."""
     opts = options or Options()
     for name in opts.indices:
         indices.get(name)
@@ -105,20 +200,32 @@ def classify(
         scene = open_scene(scene, **read_options)
     bundle = model if isinstance(model, Bundle) else load_bundle(model)
     scene.require(bundle.read_bands + indices.required_bands(opts.indices))
-    out = _prepare_out_dir(Path(out_dir))
-    stem = Path(scene.source).stem or "scene"
+    return scene, bundle, opts
+
+
+def _stem(scene: Scene) -> str:
+    return Path(scene.source).stem or "scene"
+
+
+@contextmanager
+def _staging(out: Path, scene: Scene | str) -> Iterator[Path]:
+    """A hidden folder beside the outputs (same file system: renames are atomic), always removed."""
+    stem = scene if isinstance(scene, str) else _stem(scene)
     staging = Path(tempfile.mkdtemp(prefix=f".geoseg-{stem}-", dir=out))
     try:
         with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-            result = _run(scene, bundle, opts, out, staging, stem, progress or _no_progress)
-        for path in result.outputs:
-            os.replace(staging / path.name, path)
-            aux = staging / (path.name + ".aux.xml")
-            if aux.exists():
-                os.replace(aux, path.with_name(aux.name))
-        return result
+            yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _commit(staging: Path, outputs: list[Path]) -> None:
+    """Move staged files (and their .aux.xml sidecars) to their final paths."""
+    for path in outputs:
+        os.replace(staging / path.name, path)
+        aux = staging / (path.name + ".aux.xml")
+        if aux.exists():
+            os.replace(aux, path.with_name(aux.name))
 
 
 def _no_progress(phase: str, done: int, total: int) -> None:
@@ -139,15 +246,37 @@ def _prepare_out_dir(out: Path) -> Path:
     return out
 
 
-def _run(
+def source_identity(scene: Scene) -> str:
+    """Identity of a scene's files (path, size, mtime): a rewritten input is a new input."""
+    ident = []
+    for src in sorted({s.path for s in scene.bands.values()}):
+        st = os.stat(src)
+        ident.append([os.path.abspath(src), st.st_size, st.st_mtime_ns])
+    return hashlib.sha256(json.dumps(ident).encode()).hexdigest()[:16]
+
+
+def result_options(opts: Options, bundle: Bundle) -> dict[str, Any]:
+    """The options that change what a run writes (not how fast: engine, chunks, workers)."""
+    return {
+        "tile_size": opts.tile_size or bundle.spec.tile_size,
+        "overlap": bundle.spec.overlap if opts.overlap is None else opts.overlap,
+        "indices": list(opts.indices),
+        "confidence": opts.confidence,
+        "vectorize": opts.vectorize,
+        "min_area_ha": opts.min_area_ha,
+        "simplify_m": opts.simplify_m,
+    }
+
+
+def _segment(
     scene: Scene,
     bundle: Bundle,
     opts: Options,
     out: Path,
     staging: Path,
-    stem: str,
     progress: Progress,
-) -> ClassifyResult:
+) -> Segmentation:
+    stem = _stem(scene)
     grid = TileGrid.for_chunk_size(
         scene.grid.height,
         scene.grid.width,
@@ -249,50 +378,34 @@ def _run(
     (staging / style.name).write_text(styles.raster_qml(classes))
     progress("write", 1, 1)
     timings["write_s"] = time.perf_counter() - t1
-
-    polygons_per_class = [0] * len(classes)
-    final_gpkg = out / f"{stem}.gpkg"
-    t2 = time.perf_counter()
-    if opts.vectorize:
-        polygons_per_class = _vectorize(
-            staging / final_cls.name,
-            staging / final_conf.name if final_conf else None,
-            staging / final_gpkg.name,
-            scene,
-            bundle,
-            opts,
-            progress,
-        )
-    timings["vectorize_s"] = time.perf_counter() - t2
-
-    table = area.table(classes, polygons_per_class if opts.vectorize else None)
-    stats_csv, stats_json = out / f"{stem}_stats.csv", out / f"{stem}_stats.json"
-    table.to_csv(staging / stats_csv.name, index=False)
-    summary = _summary(scene, bundle, grid, area, table, tags)
-    (staging / stats_json.name).write_text(json.dumps(summary, indent=2) + "\n")
-    if opts.vectorize:
-        gpkg.write_table(staging / final_gpkg.name, table, gpkg.STATS_LAYER)
-        gpkg.write_default_style(
-            staging / final_gpkg.name,
-            gpkg.POLYGON_LAYER,
-            styles.vector_qml(classes),
-            bundle.spec.name,
-        )
     if store is not None:
-        store.remove()  # every output is staged: nothing left to resume
-    timings["total_s"] = time.perf_counter() - t0
-    return ClassifyResult(
+        store.remove()  # every raster is staged: nothing left to resume
+    summary = {
+        "geoseg_version": __version__,
+        "source": tags["GEOSEG_SOURCE"],
+        "source_id": source_identity(scene),
+        "model": {"name": bundle.spec.name, "sha256": bundle.sha256},
+        "options": result_options(opts, bundle),
+        "crs": scene.grid.crs.to_string(),
+        "width": scene.grid.width,
+        "height": scene.grid.height,
+        "tile_size": grid.tile,
+        "overlap": grid.overlap,
+        "valid_pixels": area.valid_pixels,
+        "nodata_pixels": scene.grid.width * scene.grid.height - area.valid_pixels,
+    }
+    return Segmentation(
         out_dir=out,
+        stem=stem,
+        grid=scene.grid,
         classes=final_cls,
         confidence=final_conf,
-        polygons=final_gpkg if opts.vectorize else None,
-        stats_csv=stats_csv,
-        stats_json=stats_json,
-        style=style,
         indices=final_idx,
-        stats=table,
-        valid_pixels=area.valid_pixels,
-        total_pixels=scene.grid.width * scene.grid.height,
+        style=style,
+        class_info=list(classes),
+        model_name=bundle.spec.name,
+        area=area,
+        summary=summary,
         timings=timings,
     )
 
@@ -356,22 +469,22 @@ def _engine(opts: Options, bundle: Bundle, n_pixels: int) -> Iterator[Engine]:
 
 
 def _vectorize(
-    classes_path: Path,
-    confidence_path: Path | None,
-    gpkg_path: Path,
-    scene: Scene,
-    bundle: Bundle,
-    opts: Options,
-    progress: Progress,
-) -> list[int]:
-    grid = scene.grid
+    seg: Segmentation, src: Path, staging: Path, opts: Options, progress: Progress
+) -> Vectors:
+    """Polygons from the class raster in ``src`` into a GeoPackage staged in ``staging``."""
+    t0 = time.perf_counter()
+    classes_path = src / seg.classes.name
+    confidence_path = src / seg.confidence.name if seg.confidence else None
+    final = seg.out_dir / f"{seg.stem}.gpkg"
+    gpkg_path = staging / final.name
+    grid = seg.grid
     px_area = pixel_area_m2(grid)
     if px_area is None:  # geographic: the pixel area at the scene centre sets the sieve size
         px_area = float(row_areas_m2(grid, range(grid.height // 2, grid.height // 2 + 1))[0])
     min_px = sieve_pixels(opts.min_area_ha * 1e4, px_area)
     simplify_px = opts.simplify_m / (px_area**0.5) if opts.simplify_m else 0.0
-    names = {c.id: c.name for c in bundle.classes}
-    counts = [0] * len(bundle.classes)
+    names = {c.id: c.name for c in seg.class_info}
+    counts = [0] * len(seg.class_info)
     # strips of a fixed pixel budget: vectorizing memory does not grow with the scene's width
     strip = min(4096, max(64, STRIP_PIXELS // grid.width))
     total = -(-grid.height // strip)
@@ -414,28 +527,38 @@ def _vectorize(
             crs=grid.crs.to_wkt(),
         )
         gpkg.append_polygons(gpkg_path, empty)
+    gpkg.write_default_style(
+        gpkg_path, gpkg.POLYGON_LAYER, styles.vector_qml(seg.class_info), seg.model_name
+    )
     progress("vectorize", total, total)
-    return counts
+    seg.timings["vectorize_s"] = time.perf_counter() - t0
+    return Vectors(final, counts)
 
 
-def _summary(
-    scene: Scene,
-    bundle: Bundle,
-    grid: TileGrid,
-    area: AreaAccumulator,
-    table: pd.DataFrame,
-    tags: Mapping[str, str],
-) -> dict[str, Any]:
-    return {
-        "geoseg_version": __version__,
-        "source": tags["GEOSEG_SOURCE"],
-        "model": {"name": bundle.spec.name, "sha256": bundle.sha256},
-        "crs": scene.grid.crs.to_string(),
-        "width": scene.grid.width,
-        "height": scene.grid.height,
-        "tile_size": grid.tile,
-        "overlap": grid.overlap,
-        "valid_pixels": area.valid_pixels,
-        "nodata_pixels": scene.grid.width * scene.grid.height - area.valid_pixels,
-        "classes": table.to_dict(orient="records"),
-    }
+def _summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> ClassifyResult:
+    """Area table → CSV, JSON (with the run's provenance) and the GeoPackage's stats layer."""
+    table = seg.area.table(seg.class_info, vectors.polygons_per_class if vectors else None)
+    stats_csv = seg.out_dir / f"{seg.stem}_stats.csv"
+    stats_json = seg.out_dir / f"{seg.stem}_stats.json"
+    table.to_csv(staging / stats_csv.name, index=False)
+    summary = {**seg.summary, "classes": table.to_dict(orient="records")}
+    (staging / stats_json.name).write_text(json.dumps(summary, indent=2) + "\n")
+    if vectors is not None:
+        gpkg.write_table(staging / vectors.path.name, table, gpkg.STATS_LAYER)
+    seg.timings["total_s"] = sum(
+        seg.timings.get(k, 0.0) for k in ("classify_s", "write_s", "vectorize_s")
+    )
+    return ClassifyResult(
+        out_dir=seg.out_dir,
+        classes=seg.classes,
+        confidence=seg.confidence,
+        polygons=vectors.path if vectors else None,
+        stats_csv=stats_csv,
+        stats_json=stats_json,
+        style=seg.style,
+        indices=seg.indices,
+        stats=table,
+        valid_pixels=seg.area.valid_pixels,
+        total_pixels=seg.grid.width * seg.grid.height,
+        timings=seg.timings,
+    )

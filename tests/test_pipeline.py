@@ -205,3 +205,38 @@ def test_geographic_crs_areas_are_geodesic(bundle_dir: Path, tmp_path: Path) -> 
     assert 80 < rows.mean() < 120  # ~10 m pixels, in m², not square degrees
     polys = pyogrio.read_dataframe(res.polygons, layer="landcover")
     assert polys.area_m2.sum() == pytest.approx(expected, rel=2e-3)
+
+
+def test_stages_write_what_classify_writes(
+    norcia_run: geoseg.ClassifyResult, bundle_dir: Path, tmp_path: Path
+) -> None:
+    """segment → vectorize → summarize (as the Prefect flow runs them) equals one classify."""
+    opts = Options(indices=("NDVI",))
+    seg = pipeline.segment(NORCIA, tmp_path, model=bundle_dir, options=opts)
+    written = {p.name for p in tmp_path.iterdir()}
+    assert written == {p.name for p in seg.outputs} | {seg.classes.name + ".aux.xml"}
+    vectors = pipeline.vectorize(seg, opts)
+    result = pipeline.summarize(seg, vectors)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in norcia_run.out_dir.iterdir() if not p.name.startswith(".")
+    )
+    with rasterio.open(result.classes) as a, rasterio.open(norcia_run.classes) as b:
+        assert (a.read(1) == b.read(1)).all()
+    assert result.stats_csv.read_text() == norcia_run.stats_csv.read_text()
+    assert sum(vectors.polygons_per_class) == len(
+        pyogrio.read_dataframe(result.polygons, layer="landcover")
+    )
+    mine, theirs = (
+        json.loads(result.stats_json.read_text()),
+        json.loads(norcia_run.stats_json.read_text()),
+    )
+    assert mine == theirs and mine["options"]["indices"] == ["NDVI"]
+
+
+def test_source_identity_changes_when_the_input_is_rewritten(tmp_path: Path) -> None:
+    src = tmp_path / "scene.tif"
+    src.write_bytes((NORCIA / "B10m.tif").read_bytes())
+    first = pipeline.source_identity(open_scene(src))
+    assert pipeline.source_identity(open_scene(src)) == first
+    src.write_bytes(src.read_bytes() + b"\0")
+    assert pipeline.source_identity(open_scene(src)) != first
