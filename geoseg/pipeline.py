@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,7 @@ def classify(
 
     All or nothing: ``segment``, ``vectorize`` and ``summarize`` run in one staging folder and
     the outputs appear together only when every stage succeeded."""
-    scene, bundle, opts = _inputs(scene, model, options, read_options)
+    scene, bundle, opts = check_inputs(scene, model, options, read_options)
     out = _prepare_out_dir(Path(out_dir))
     report = progress or _no_progress
     with _staging(out, scene) as staging:
@@ -145,7 +145,7 @@ def segment(
 ) -> Segmentation:
     """First stage of ``classify``: the class (and confidence, index) COGs and their QGIS style,
     with the exact class-area table; written atomically."""
-    scene, bundle, opts = _inputs(scene, model, options, read_options)
+    scene, bundle, opts = check_inputs(scene, model, options, read_options)
     out = _prepare_out_dir(Path(out_dir))
     with _staging(out, scene) as staging:
         seg = _segment(scene, bundle, opts, out, staging, progress or _no_progress)
@@ -178,7 +178,7 @@ def summarize(seg: Segmentation, vectors: Vectors | None = None) -> ClassifyResu
     return result
 
 
-def _inputs(
+def check_inputs(
     scene: str | Path | Scene,
     model: str | Path | Bundle | None,
     options: Options | None,
@@ -203,14 +203,29 @@ def _inputs(
     return scene, bundle, opts
 
 
-def _stem(scene: Scene) -> str:
+def scene_stem(scene: Scene) -> str:
+    """The prefix of a scene's output files."""
     return Path(scene.source).stem or "scene"
+
+
+def output_paths(out_dir: Path, stem: str, opts: Options) -> dict[str, Path]:
+    """Where a run writes each file: the one place outputs are named (stages, catalogues, flows)."""
+    paths = {"classes": out_dir / f"{stem}_classes.tif", "style": out_dir / f"{stem}_classes.qml"}
+    if opts.confidence:
+        paths["confidence"] = out_dir / f"{stem}_confidence.tif"
+    if opts.indices:
+        paths["indices"] = out_dir / f"{stem}_indices.tif"
+    if opts.vectorize:
+        paths["polygons"] = out_dir / f"{stem}.gpkg"
+    paths["stats_csv"] = out_dir / f"{stem}_stats.csv"
+    paths["stats_json"] = out_dir / f"{stem}_stats.json"
+    return paths
 
 
 @contextmanager
 def _staging(out: Path, scene: Scene | str) -> Iterator[Path]:
     """A hidden folder beside the outputs (same file system: renames are atomic), always removed."""
-    stem = scene if isinstance(scene, str) else _stem(scene)
+    stem = scene if isinstance(scene, str) else scene_stem(scene)
     staging = Path(tempfile.mkdtemp(prefix=f".geoseg-{stem}-", dir=out))
     try:
         with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
@@ -276,7 +291,8 @@ def _segment(
     staging: Path,
     progress: Progress,
 ) -> Segmentation:
-    stem = _stem(scene)
+    stem = scene_stem(scene)
+    paths = output_paths(out, stem, opts)
     grid = TileGrid.for_chunk_size(
         scene.grid.height,
         scene.grid.width,
@@ -361,20 +377,20 @@ def _segment(
 
     t1 = time.perf_counter()
     progress("write", 0, 1)
-    final_cls = out / f"{stem}_classes.tif"
+    final_cls = paths["classes"]
     staged_cls.to_cog(staging / final_cls.name)
     cog.write_category_names(staging / final_cls.name, classes)
     final_conf = None
     if staged_conf is not None:
-        final_conf = out / f"{stem}_confidence.tif"
+        final_conf = paths["confidence"]
         staged_conf.to_cog(staging / final_conf.name, resampling="AVERAGE")
     final_idx = None
     if staged_idx is not None:
-        final_idx = out / f"{stem}_indices.tif"
+        final_idx = paths["indices"]
         staged_idx.to_cog(
             staging / final_idx.name, resampling="AVERAGE", predictor="FLOATING_POINT"
         )
-    style = out / f"{stem}_classes.qml"
+    style = paths["style"]
     (staging / style.name).write_text(styles.raster_qml(classes))
     progress("write", 1, 1)
     timings["write_s"] = time.perf_counter() - t1
@@ -475,7 +491,7 @@ def _vectorize(
     t0 = time.perf_counter()
     classes_path = src / seg.classes.name
     confidence_path = src / seg.confidence.name if seg.confidence else None
-    final = seg.out_dir / f"{seg.stem}.gpkg"
+    final = output_paths(seg.out_dir, seg.stem, replace(opts, vectorize=True))["polygons"]
     gpkg_path = staging / final.name
     grid = seg.grid
     px_area = pixel_area_m2(grid)
@@ -538,8 +554,8 @@ def _vectorize(
 def _summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> ClassifyResult:
     """Area table → CSV, JSON (with the run's provenance) and the GeoPackage's stats layer."""
     table = seg.area.table(seg.class_info, vectors.polygons_per_class if vectors else None)
-    stats_csv = seg.out_dir / f"{seg.stem}_stats.csv"
-    stats_json = seg.out_dir / f"{seg.stem}_stats.json"
+    paths = output_paths(seg.out_dir, seg.stem, Options())
+    stats_csv, stats_json = paths["stats_csv"], paths["stats_json"]
     table.to_csv(staging / stats_csv.name, index=False)
     summary = {**seg.summary, "classes": table.to_dict(orient="records")}
     (staging / stats_json.name).write_text(json.dumps(summary, indent=2) + "\n")

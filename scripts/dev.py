@@ -45,7 +45,7 @@ def demo() -> None:
 
 def test() -> None:
     run(BIN / "ruff", "check", "geoseg", "tests", "flows", "bench", "scripts")
-    run(BIN / "mypy", "geoseg")
+    run(BIN / "mypy", "geoseg", "flows")
     run(BIN / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
 
 

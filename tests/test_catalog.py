@@ -1,0 +1,106 @@
+import os
+from pathlib import Path
+
+import pytest
+
+import geoseg
+from geoseg.catalog import SceneRequest, is_done, load_catalog
+from geoseg.errors import InputError
+from geoseg.pipeline import Options
+from tests.conftest import BEIRUT, NORCIA
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_paths_resolve_against_the_catalogue_and_options_merge(tmp_path: Path) -> None:
+    (tmp_path / "incoming").mkdir()
+    for name in ("b.tif", "a.tif", "notes.txt"):
+        (tmp_path / "incoming" / name).touch()
+    cat = write(
+        tmp_path / "catalog.yaml",
+        f"""
+out_dir: out
+model: models/mine
+options: {{min_area_ha: 0.5, indices: [NDVI]}}
+scenes:
+  - scene: {NORCIA}
+    name: norcia
+    options: {{min_area_ha: 1}}
+  - watch: incoming/*.tif
+""",
+    )
+    reqs = load_catalog(cat, {"device": "cpu"})
+    assert [Path(r.scene).name for r in reqs] == [NORCIA.name, "a.tif", "b.tif"]
+    assert [r.out_dir for r in reqs] == [str(tmp_path / "out" / n) for n in ("norcia", "a", "b")]
+    assert all(r.model == str(tmp_path / "models/mine") for r in reqs)
+    assert reqs[0].options == Options(min_area_ha=1, indices=("NDVI",), device="cpu")
+    assert reqs[1].options == Options(min_area_ha=0.5, indices=("NDVI",), device="cpu")
+
+
+def test_the_shipped_catalogue_loads() -> None:
+    reqs = load_catalog(Path(__file__).parents[1] / "tiles" / "catalog.yaml")
+    assert len(reqs) == 1 and Path(reqs[0].scene).is_dir()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("scenes: [{scene: a, watch: b}]", "exactly one of 'scene' or 'watch'"),
+        ("scenes: [{scene: a, colour: red}]", "scenes.0.colour: Extra inputs"),
+        ("scenes: [{scene: a, options: {min_area_ha: lots}}]", "min_area_ha: Input should be"),
+        ("scenes: [{scene: a, options: {tile: 3}}]", "tile: Unexpected keyword"),
+        ("scenes: [{scene: a}, {scene: b/a}]", "give one of them a distinct 'name'"),
+        ("scenes: [{scene: a}\n  - oops", "cannot read the catalogue"),
+        ("out_dir: x", "scenes: Field required"),
+    ],
+)
+def test_bad_catalogues_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    cat = write(tmp_path / "catalog.yaml", text)
+    with pytest.raises(InputError) as err:
+        load_catalog(cat)
+    line = str(err.value)
+    assert message in line and "catalog.yaml" in line and "\n" not in line
+
+
+def test_missing_catalogue(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="catalogue not found"):
+        load_catalog(tmp_path / "nope.yaml")
+
+
+def test_done_only_with_same_inputs_model_options_and_all_outputs(
+    tmp_path: Path, bundle_dir: Path
+) -> None:
+    src = tmp_path / "scene.tif"
+    src.write_bytes((NORCIA / "B10m.tif").read_bytes())
+    # B10m alone lacks the 20 m bands: a folder scene keeps the test honest about folders too
+    scene = tmp_path / "norcia"
+    scene.mkdir()
+    for f in ("B10m.tif", "B20m.tif"):
+        (scene / f).write_bytes((NORCIA / f).read_bytes())
+    opts = Options(min_area_ha=0.5)
+    req = SceneRequest(
+        scene=str(scene), out_dir=str(tmp_path / "out"), model=str(bundle_dir), options=opts
+    )
+    assert not is_done(req)
+    res = geoseg.classify(scene, tmp_path / "out", model=bundle_dir, options=opts)
+    assert is_done(req)
+    assert not is_done(req.model_copy(update={"options": Options(min_area_ha=1)}))
+    assert not is_done(req.model_copy(update={"model": None}))  # the shipped model
+    assert is_done(req.model_copy(update={"options": Options(min_area_ha=0.5, chunk_size=512)}))
+    assert res.polygons is not None
+    res.polygons.unlink()
+    assert not is_done(req)
+    geoseg.classify(scene, tmp_path / "out", model=bundle_dir, options=opts)
+    assert is_done(req)
+    st = os.stat(scene / "B20m.tif")
+    os.utime(scene / "B20m.tif", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert not is_done(req)
+
+
+def test_done_on_a_missing_scene_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(geoseg.GeosegError):
+        is_done(SceneRequest(scene=str(tmp_path / "gone.tif"), out_dir=str(tmp_path)))
+    assert BEIRUT.exists()
