@@ -36,6 +36,7 @@ class Checked(BaseModel):
     height: int
     model_name: str
     fingerprint: str  # input files + model hash + result options + output folder
+    previous: dict[str, float] | None = None  # class → ha of an earlier run on other inputs
 
     def paths(self) -> dict[str, Path]:
         return pipeline.output_paths(Path(self.request.out_dir), self.stem, self.request.options)
@@ -73,13 +74,15 @@ def validate_input(request: SceneRequest) -> Checked:
         pipeline.result_options(opts, bundle),
         str(out_dir),
     ]
+    stem = pipeline.scene_stem(scene)
     checked = Checked(
         request=request.model_copy(update={"out_dir": str(out_dir)}),
-        stem=pipeline.scene_stem(scene),
+        stem=stem,
         width=scene.grid.width,
         height=scene.grid.height,
         model_name=bundle.spec.name,
         fingerprint=hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:24],
+        previous=_previous_areas(pipeline.output_paths(out_dir, stem, opts), identity),
     )
     get_run_logger().info(
         "%s: %d × %d px, model %s, outputs in %s",
@@ -90,6 +93,18 @@ def validate_input(request: SceneRequest) -> Checked:
         out_dir,
     )
     return checked
+
+
+def _previous_areas(paths: dict[str, Path], identity: list[Any]) -> dict[str, float] | None:
+    """Class areas of the run whose outputs are about to be replaced, if it classified other
+    inputs (yesterday's scene at the same place) or used another model: what changed."""
+    try:
+        summary = json.loads(paths["stats_json"].read_text())
+        if [summary["source_id"], summary["model"]["sha256"]] == identity[:2]:
+            return None
+        return {str(c["class_name"]): float(c["area_ha"]) for c in summary["classes"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @task(name="segment", **RETRY, **CACHED)
@@ -134,7 +149,7 @@ def artifact_key(stem: str, suffix: str = "") -> str:
 @task(name="report")
 def report(checked: Checked, result: ClassifyResult) -> dict[str, Any]:
     """A markdown summary and a table of class areas as Prefect artifacts; a small dict back."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "class": str(r["class_name"]),
             "pixels": int(r["pixels"]),
@@ -143,6 +158,10 @@ def report(checked: Checked, result: ClassifyResult) -> dict[str, Any]:
         }
         for r in result.stats.to_dict(orient="records")
     ]
+    if checked.previous is not None:
+        for row in rows:
+            before = checked.previous.get(str(row["class"]), 0.0)
+            row["change_ha"] = round(float(row["area_ha"]) - before, 2)
     create_table_artifact(
         rows,
         key=artifact_key(checked.stem, "-areas"),
@@ -155,10 +174,9 @@ def report(checked: Checked, result: ClassifyResult) -> dict[str, Any]:
         f"- scene: `{checked.request.scene}` ({checked.width} × {checked.height} px)",
         f"- model: `{checked.model_name}`",
         f"- valid pixels: {result.valid_pixels:,} ({valid_pct:.1f} %)",
+        *(["- change: since the previous run in this folder"] if checked.previous else []),
         "",
-        "| class | area (ha) | share (%) |",
-        "|---|---:|---:|",
-        *(f"| {r['class']} | {r['area_ha']:,.2f} | {r['share_pct']:.2f} |" for r in rows),
+        *_area_table(rows),
         "",
         "Outputs:",
         "",
@@ -174,3 +192,13 @@ def report(checked: Checked, result: ClassifyResult) -> dict[str, Any]:
         "valid_pixels": result.valid_pixels,
         "classes": rows,
     }
+
+
+def _area_table(rows: list[dict[str, Any]]) -> list[str]:
+    change = all("change_ha" in r for r in rows)
+    head = "| class | area (ha) | share (%) |" + (" change (ha) |" if change else "")
+    lines = [head, "|---|---:|---:|" + ("---:|" if change else "")]
+    for r in rows:
+        line = f"| {r['class']} | {r['area_ha']:,.2f} | {r['share_pct']:.2f} |"
+        lines.append(line + (f" {r['change_ha']:+,.2f} |" if change else ""))
+    return lines

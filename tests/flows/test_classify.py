@@ -21,7 +21,7 @@ from flows.classify import CatalogRequest, classify_catalog, classify_scene
 from flows.tasks import artifact_key
 from geoseg.catalog import SceneRequest
 from geoseg.pipeline import Options
-from tests.conftest import BEIRUT, NORCIA
+from tests.conftest import BEIRUT, NORCIA, make_bundle
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -162,3 +162,18 @@ def test_bad_catalogue_fails_the_run_with_its_reason(tmp_path: Path) -> None:
     assert state.is_failed()
     with pytest.raises(geoseg.GeosegError, match="exactly one of 'scene' or 'watch'"):
         state.result()
+
+
+def test_report_says_what_changed_since_the_previous_run(tmp_path: Path, bundle_dir: Path) -> None:
+    make_bundle(tmp_path / "retrained", seed=1)
+    first = SceneRequest(scene=str(NORCIA), out_dir=str(tmp_path / "out"), model=str(bundle_dir))
+    before = classify_scene(first)
+    assert "change_ha" not in before["classes"][0]
+    again = classify_scene(first)  # same inputs and model: nothing to compare with
+    assert "change_ha" not in again["classes"][0]
+    after = classify_scene(first.model_copy(update={"model": str(tmp_path / "retrained")}))
+    for old, new in zip(before["classes"], after["classes"], strict=True):
+        assert new["change_ha"] == pytest.approx(new["area_ha"] - old["area_ha"], abs=0.011)
+    assert any(r["change_ha"] != 0 for r in after["classes"])
+    (stem,) = {p.name.removesuffix("_stats.csv") for p in (tmp_path / "out").glob("*_stats.csv")}
+    assert "change (ha)" in artifact(artifact_key(stem))
