@@ -26,7 +26,7 @@ from geoseg.chunkstore import ChunkStore, fingerprint
 from geoseg.engine import GDAL_CACHE_MB, Engine, InProcessEngine, Job, run_chunks
 from geoseg.errors import GeosegError, InputError, OutputError
 from geoseg.io import cog, gpkg, styles
-from geoseg.io.geotiff import open_scene
+from geoseg.io.reader import open_scene
 from geoseg.io.scene import Scene
 from geoseg.models.bundle import Bundle, load_bundle
 from geoseg.predict import Predictor, resolve_device
@@ -55,6 +55,12 @@ class ClassifyResult:
     valid_pixels: int
     total_pixels: int
     timings: dict[str, float] = field(default_factory=dict)
+    masked_pixels: int = 0  # pixels with data that a cloud/user mask made nodata
+
+    @property
+    def masked_share(self) -> float:
+        """Masked pixels as a share (0–1) of the pixels holding data."""
+        return self.masked_pixels / max(self.valid_pixels + self.masked_pixels, 1)
 
     @property
     def outputs(self) -> list[Path]:
@@ -89,7 +95,10 @@ def classify(
     progress: Progress | None = None,
     **read_options: Any,
 ) -> ClassifyResult:
-    """Classify a scene and write its outputs into ``out_dir`` (see README for the files)."""
+    """Classify a scene and write its outputs into ``out_dir`` (see README for the files).
+
+    ``read_options`` go to :func:`geoseg.io.open_scene` (bands, nodata, offset, scale, mask,
+    scl_classes, cloud_mask)."""
     opts = options or Options()
     for name in opts.indices:
         indices.get(name)
@@ -106,7 +115,7 @@ def classify(
     bundle = model if isinstance(model, Bundle) else load_bundle(model)
     scene.require(bundle.read_bands + indices.required_bands(opts.indices))
     out = _prepare_out_dir(Path(out_dir))
-    stem = Path(scene.source).stem or "scene"
+    stem = Path(scene.source).stem.removesuffix(".SAFE") or "scene"
     staging = Path(tempfile.mkdtemp(prefix=f".geoseg-{stem}-", dir=out))
     try:
         with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
@@ -119,6 +128,11 @@ def classify(
         return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _source_id(source: str) -> str:
+    """Absolute path of a local input; URLs as given."""
+    return source if "://" in source else str(Path(source).resolve())
 
 
 def _no_progress(phase: str, done: int, total: int) -> None:
@@ -160,10 +174,14 @@ def _run(
         "GEOSEG_VERSION": __version__,
         "GEOSEG_MODEL": bundle.spec.name,
         "GEOSEG_MODEL_SHA256": bundle.sha256,
-        "GEOSEG_SOURCE": str(Path(scene.source).resolve()),
+        "GEOSEG_SOURCE": _source_id(scene.source),
         "GEOSEG_TILE": f"{grid.tile}/{grid.overlap}",
         "GEOSEG_CLASSES": json.dumps({c.id: c.name for c in classes}),
+        "GEOSEG_SOURCE_KIND": scene.kind,
+        **scene.provenance,
     }
+    if scene.masks:
+        tags["GEOSEG_MASKS"] = "; ".join(m.describe() for m in scene.masks)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     staged_cls = cog.StagedRaster(
@@ -198,8 +216,9 @@ def _run(
     job = Job(scene, grid, opts.indices)
     store = None
     if opts.resume:
-        sources = [s.path for s in scene.bands.values()]
-        key = fingerprint(sources, bundle.sha256, grid, opts.indices)
+        sources = [s.path for s in scene.bands.values()] + [m.path for m in scene.masks]
+        masks = tuple(m.describe() for m in scene.masks)
+        key = fingerprint(sources, bundle.sha256, grid, opts.indices, masks)
         store = ChunkStore(out / f".geoseg-chunks-{stem}-{key}", grid)
     with ExitStack() as stack:
         try:
@@ -211,6 +230,7 @@ def _run(
                 store.remove()
             raise
         worker_s: dict[str, float] = {}
+        masked = 0
         for done, res in enumerate(run_chunks(job, engine, store, worker_s), start=1):
             staged_cls.write(res.chunk.core, res.classes)
             if staged_conf is not None:
@@ -218,12 +238,19 @@ def _run(
             if staged_idx is not None and res.extra is not None:
                 staged_idx.write(res.chunk.core, res.extra)
             area.add(res.chunk.core, res.classes)
+            masked += res.masked
             progress("classify", done, total)
     timings["classify_s"] = time.perf_counter() - t0
     timings.update({f"workers_{k}": v for k, v in worker_s.items()})
     if area.valid_pixels == 0:
         if store is not None:
             store.remove()  # nothing worth resuming
+        if masked:
+            raise InputError(
+                "every pixel holding data is masked (clouds or the --mask raster)",
+                scene.source,
+                "choose a clearer scene, fewer --scl-classes or another --mask",
+            )
         raise InputError(
             "scene holds no valid pixels (all nodata)",
             scene.source,
@@ -268,7 +295,7 @@ def _run(
     table = area.table(classes, polygons_per_class if opts.vectorize else None)
     stats_csv, stats_json = out / f"{stem}_stats.csv", out / f"{stem}_stats.json"
     table.to_csv(staging / stats_csv.name, index=False)
-    summary = _summary(scene, bundle, grid, area, table, tags)
+    summary = _summary(scene, bundle, grid, area, table, tags, masked)
     (staging / stats_json.name).write_text(json.dumps(summary, indent=2) + "\n")
     if opts.vectorize:
         gpkg.write_table(staging / final_gpkg.name, table, gpkg.STATS_LAYER)
@@ -294,6 +321,7 @@ def _run(
         valid_pixels=area.valid_pixels,
         total_pixels=scene.grid.width * scene.grid.height,
         timings=timings,
+        masked_pixels=masked,
     )
 
 
@@ -425,10 +453,13 @@ def _summary(
     area: AreaAccumulator,
     table: pd.DataFrame,
     tags: Mapping[str, str],
+    masked: int = 0,
 ) -> dict[str, Any]:
+    with_data = area.valid_pixels + masked
     return {
         "geoseg_version": __version__,
         "source": tags["GEOSEG_SOURCE"],
+        "scene": {"kind": scene.kind, **scene.provenance},
         "model": {"name": bundle.spec.name, "sha256": bundle.sha256},
         "crs": scene.grid.crs.to_string(),
         "width": scene.grid.width,
@@ -436,6 +467,9 @@ def _summary(
         "tile_size": grid.tile,
         "overlap": grid.overlap,
         "valid_pixels": area.valid_pixels,
-        "nodata_pixels": scene.grid.width * scene.grid.height - area.valid_pixels,
+        "nodata_pixels": scene.grid.width * scene.grid.height - with_data,
+        "masked_pixels": masked,
+        "masked_pct": 100.0 * masked / max(with_data, 1),
+        "masks": [m.describe() for m in scene.masks],
         "classes": table.to_dict(orient="records"),
     }
