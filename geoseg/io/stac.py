@@ -117,14 +117,18 @@ def _load(source: str) -> pystac.Item:
     if "://" not in source and not Path(source).is_file():
         raise InputError("STAC item not found", source, "check the path or URL of the item JSON")
     try:
-        obj = pystac.read_file(source)
+        text = pystac.StacIO.default().read_text(source)
+    except Exception as exc:  # urllib, urllib3 and OS errors alike: the fetch failed
+        raise InputError(
+            f"cannot fetch the STAC item ({type(exc).__name__}: {exc})",
+            source,
+            "check the path or URL and the network",
+        ) from exc
+    try:
+        obj = pystac.read_dict(json.loads(text), href=source)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"STAC item is not valid JSON ({exc})", source, "download the item again"
-        ) from exc
-    except OSError as exc:  # includes urllib's URLError/HTTPError
-        raise InputError(
-            f"cannot fetch the STAC item ({exc})", source, "check the URL and the network"
         ) from exc
     except (pystac.STACError, KeyError, TypeError, ValueError) as exc:
         raise InputError(
