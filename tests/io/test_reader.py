@@ -19,7 +19,7 @@ from geoseg.pipeline import ClassifyResult, Options, classify
 from tests.conftest import NORCIA
 from tests.io.products import SCL_MASKED_10M, TILE
 
-FAST = Options(vectorize=False, confidence=False, resume=False)
+FAST = Options(vectorize=False, confidence=False)  # resume on: chunk store keys for zip/STAC
 
 
 def test_kind_by_path(l2a_safe: Path, l2a_zip: Path, stac_es: Path, norcia_tif: Path) -> None:
