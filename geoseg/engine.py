@@ -88,10 +88,13 @@ def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -
     part = replace(part, extra=prepared.extra)
     masked = 0
     if prepared.masked is not None:
-        # the model saw masked pixels as context; only their classes become nodata
+        # the model saw masked pixels as context; only their outputs become nodata
         h, w = int(chunk.core.height), int(chunk.core.width)
-        masked = int((prepared.masked[:h, :w] & valid[:h, :w]).sum())
+        core = prepared.masked[:h, :w]
+        masked = int((core & valid[:h, :w]).sum())
         part = replace(part, valid=valid & ~prepared.masked)
+        if prepared.extra is not None:
+            prepared.extra[:, core] = np.nan  # the same array as part.extra
     return replace(settle(part, grid, seconds), masked=masked)
 
 

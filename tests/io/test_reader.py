@@ -64,7 +64,7 @@ def test_same_classes_from_geotiff_safe_zip_and_stac(
 def test_masked_pixels_become_nodata_and_leave_the_statistics(
     bundle: Bundle, tmp_path: Path, l2a_safe: Path
 ) -> None:
-    opts = Options(confidence=True, resume=False, min_area_ha=0.0)
+    opts = Options(confidence=True, resume=False, min_area_ha=0.0, indices=("NDVI",))
     clear = classify(l2a_safe, tmp_path / "clear", bundle, opts, cloud_mask=False)
     cloudy = classify(l2a_safe, tmp_path / "cloudy", bundle, opts)
     a, b = _classes(clear), _classes(cloudy)
@@ -74,6 +74,10 @@ def test_masked_pixels_become_nodata_and_leave_the_statistics(
     np.testing.assert_array_equal(b[~masked], a[~masked])  # the model still saw the clouds
     with rasterio.open(cloudy.confidence) as ds:  # type: ignore[arg-type]
         assert (ds.read(1)[masked] == 255).all()
+    with rasterio.open(cloudy.indices) as ds, rasterio.open(clear.indices) as ref:  # type: ignore[arg-type]
+        ndvi, ndvi_clear = ds.read(1), ref.read(1)
+    assert np.isnan(ndvi[masked]).all() and not np.isnan(ndvi_clear[masked]).any()
+    np.testing.assert_array_equal(ndvi[~masked], ndvi_clear[~masked])
 
     # every masked pixel held data here, so the counts are exact
     assert cloudy.masked_pixels == SCL_MASKED_10M
