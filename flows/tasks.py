@@ -65,9 +65,12 @@ CACHED: dict[str, Any] = {"cache_key_fn": _cache_key, "persist_result": True}
 @task(name="validate-input")
 def validate_input(request: SceneRequest) -> Checked:
     """Open the scene and the model and check the bands before anything is written."""
-    scene, bundle, opts = pipeline.check_inputs(request.scene, request.model, request.options, {})
+    scene, bundle, opts = pipeline.check_inputs(
+        request.scene, request.model, request.options, request.read.kwargs()
+    )
     out_dir = Path(request.out_dir).resolve()
-    request = request.model_copy(update={"scene": str(Path(request.scene).resolve())})
+    if "://" not in request.scene:  # URLs of STAC items stay as they are
+        request = request.model_copy(update={"scene": str(Path(request.scene).resolve())})
     identity = [
         pipeline.source_identity(scene),
         bundle.sha256,
@@ -120,7 +123,9 @@ def segment(checked: Checked) -> Segmentation:
             log.info("classified %d of %d chunks", done, total)
 
     req = checked.request
-    seg = pipeline.segment(req.scene, req.out_dir, req.model, req.options, progress)
+    seg = pipeline.segment(
+        req.scene, req.out_dir, req.model, req.options, progress, **req.read.kwargs()
+    )
     log.info("class raster %s (%.1f s)", seg.classes, seg.timings.get("classify_s", 0.0))
     return seg
 

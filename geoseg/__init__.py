@@ -5,7 +5,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from geoseg.errors import GeosegError
-from geoseg.io.geotiff import open_scene
+from geoseg.io.reader import open_scene
 from geoseg.models.bundle import load_bundle
 from geoseg.pipeline import ClassifyResult, Options, classify
 

@@ -39,6 +39,7 @@ class ChunkOutput:
     pieces: tuple[Piece, ...]
     extra: np.ndarray | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # worker time by phase
+    masked: int = 0  # core pixels holding data that a cloud/user mask turned into nodata
 
 
 def decide(acc: np.ndarray, wsum: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -167,4 +168,4 @@ class Assembler:
                 wsum[dst] += piece.wsum[src]
             rows, cols = _local(win, core)
             classes[rows, cols], confidence[rows, cols] = decide(acc, wsum, own.valid[rows, cols])
-        return ChunkResult(own.chunk, classes, confidence, own.extra)
+        return ChunkResult(own.chunk, classes, confidence, own.extra, own.masked)

@@ -6,6 +6,7 @@ A catalogue is a YAML file (``tiles/catalog.yaml``)::
     out_dir: ../outputs          # relative to this file; one sub-folder per scene
     model: null                  # default: the shipped model
     options: {min_area_ha: 0.1}  # geoseg.Options fields, for every scene
+    read: {scl_classes: [3, 8, 9, 10]}  # how to read the scenes (geoseg.io.open_scene options)
     scenes:
       - scene: ../samples/norcia_20171018
       - watch: /data/incoming/*.tif   # every match is a scene (new files appear each night)
@@ -25,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geoseg.errors import InputError
-from geoseg.io.geotiff import open_scene
+from geoseg.io.reader import open_scene
 from geoseg.models.bundle import load_bundle
 from geoseg.pipeline import Options, output_paths, result_options, scene_stem, source_identity
 
@@ -38,15 +39,37 @@ class _Options(BaseModel):
     options: Options
 
 
+class ReadOptions(BaseModel):
+    """How to read a scene (geoseg.io.open_scene's options); unset ones come from the file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bands: str | None = Field(None, description="band mapping, e.g. 'B02=1,B03=2,...'")
+    nodata: float | None = None
+    offset: float | None = Field(None, description="L2A offset in DN, e.g. -1000")
+    scale: float | None = None
+    mask: str | None = Field(None, description="mask raster, nonzero = masked")
+    scl_classes: list[int] | None = Field(None, description="SCL classes masked (3,8,9,10)")
+    cloud_mask: bool = True
+
+    def kwargs(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class SceneRequest(BaseModel):
     """One scene to classify: what the ``classify_scene`` flow takes, validated before any work."""
 
     model_config = ConfigDict(extra="forbid")
 
-    scene: str = Field(min_length=1, description="GeoTIFF, or folder of band GeoTIFFs")
+    scene: str = Field(
+        min_length=1, description="GeoTIFF, folder of band GeoTIFFs, .SAFE, .zip or STAC item"
+    )
     out_dir: str = Field("geoseg-output", min_length=1, description="folder for the outputs")
     model: str | None = Field(None, description="model bundle folder; default: the shipped one")
     options: Options = Field(default_factory=Options, description="geoseg.Options fields")
+    read: ReadOptions = Field(
+        default_factory=lambda: ReadOptions.model_validate({}), description="how to read the scene"
+    )
 
 
 class CatalogEntry(BaseModel):
@@ -59,6 +82,7 @@ class CatalogEntry(BaseModel):
     name: str | None = Field(None, description="output sub-folder (default: the scene's name)")
     model: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    read: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_source(self) -> CatalogEntry:
@@ -75,6 +99,7 @@ class Catalog(BaseModel):
     out_dir: str = "outputs"
     model: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    read: dict[str, Any] = Field(default_factory=dict)
     scenes: list[CatalogEntry]
 
 
@@ -101,8 +126,11 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
         try:
             merged = {**catalog.options, **entry.options, **(overrides or {})}
             options = _Options.model_validate({"options": merged}).options
+            read = ReadOptions.model_validate({**catalog.read, **entry.read})
         except ValidationError as exc:
             raise InputError(f"invalid options ({_first_error(exc)})", where, remedy) from None
+        if read.mask is not None:
+            read = read.model_copy(update={"mask": str(base / read.mask)})
         model = entry.model or catalog.model
         model = str(base / model) if model else None
         if entry.scene is not None:
@@ -117,6 +145,7 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
                     out_dir=str(base / catalog.out_dir / (name or scene.stem)),
                     model=model,
                     options=options,
+                    read=read,
                 )
             )
     seen: dict[str, str] = {}
@@ -133,7 +162,7 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
 
 def is_done(request: SceneRequest) -> bool:
     """Whether ``request``'s outputs exist from a run with the same inputs, model and options."""
-    scene = open_scene(request.scene)
+    scene = open_scene(request.scene, **request.read.kwargs())
     paths = output_paths(Path(request.out_dir), scene_stem(scene), request.options)
     try:
         summary = json.loads(paths["stats_json"].read_text())

@@ -21,12 +21,29 @@ from geoseg.blend import ChunkOutput, Piece
 from geoseg.tiling import TileGrid
 
 
-def fingerprint(sources: list[str], model_sha: str, grid: TileGrid, extra: tuple[str, ...]) -> str:
-    """Identity of a run's chunks: input files (path, size, mtime), weights, tiling, extras."""
-    ident = []
-    for src in sorted(set(sources)):
+def file_identity(src: str) -> list[object]:
+    """Path, size and mtime of a file; of the archive for /vsizip/ paths; URLs as they are."""
+    if not src.startswith("/vsi"):
         st = os.stat(src)
-        ident.append([os.path.abspath(src), st.st_size, st.st_mtime_ns])
+        return [os.path.abspath(src), st.st_size, st.st_mtime_ns]
+    inner = Path(src.split("/", 2)[2])
+    for part in (inner, *inner.parents):
+        if part.is_file():  # the archive holding the band
+            st = part.stat()
+            return [src, st.st_size, st.st_mtime_ns]
+    return [src]  # remote (/vsicurl/…): its URL is its identity
+
+
+def fingerprint(
+    sources: list[str],
+    model_sha: str,
+    grid: TileGrid,
+    extra: tuple[str, ...],
+    masks: tuple[str, ...] = (),
+) -> str:
+    """Identity of a run's chunks: input files (path, size, mtime), weights, tiling, extras and
+    masks (a different mask gives different classes)."""
+    ident = [file_identity(src) for src in sorted(set(sources))]
     blob = json.dumps(
         [
             ident,
@@ -37,6 +54,7 @@ def fingerprint(sources: list[str], model_sha: str, grid: TileGrid, extra: tuple
             grid.overlap,
             grid.chunk_tiles,
             list(extra),
+            *([list(masks)] if masks else []),  # runs without masks keep their old identity
         ]
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -66,6 +84,7 @@ class ChunkStore:
             "classes": out.classes,
             "confidence": out.confidence,
             "valid": out.valid,
+            "masked": np.array(out.masked, dtype=np.int64),
             "windows": np.array([_win(p.window) for p in out.pieces], dtype=np.int64).reshape(
                 -1, 4
             ),
@@ -93,6 +112,7 @@ class ChunkStore:
                 data["valid"],
                 pieces,
                 extra,
+                masked=int(data["masked"]) if "masked" in data.files else 0,
             )
 
     def remove(self) -> None:

@@ -38,6 +38,12 @@ Examples:
 
   geoseg classify scene.tif -o out/
 
+  geoseg classify S2B_MSIL2A_20230601T101609_N0509_R065_T32TQM_20230601T131209.SAFE.zip
+
+  geoseg classify https://earth-search.aws.element84.com/v1/collections/sentinel-2-l2a/items/ID
+
+  geoseg classify item.json --scl-classes 3,8,9,10,11 --mask fields_only.tif
+
   geoseg classify S2_crop_folder/ --model my_bundle/ --min-area 0.5
 
   geoseg classify scene.tif --bands B02=1,B03=2,B04=3,B08=4 --offset -1000 --no-vectorize
@@ -70,7 +76,13 @@ def _main(
 
 @app.command(epilog=CLASSIFY_EXAMPLES)
 def classify(
-    scene: Annotated[Path, typer.Argument(help="GeoTIFF, or a folder of band GeoTIFFs.")],
+    scene: Annotated[
+        str,
+        typer.Argument(
+            help="GeoTIFF, folder of band GeoTIFFs, .SAFE folder, .zip product, or STAC item "
+            "(.json file or URL)."
+        ),
+    ],
     out_dir: Annotated[Path, typer.Option("-o", "--out-dir", help="Output folder.")] = Path(
         "geoseg-output"
     ),
@@ -99,6 +111,17 @@ def classify(
         float | None, typer.Option(help="Radiometric offset in DN (e.g. -1000 for PB ≥ 04.00).")
     ] = None,
     scale: Annotated[float | None, typer.Option(help="Reflectance per DN (default 1e-4).")] = None,
+    mask: Annotated[
+        Path | None,
+        typer.Option(help="Mask raster: nonzero pixels become nodata (any CRS/resolution)."),
+    ] = None,
+    cloud_mask: Annotated[
+        bool, typer.Option(help="Mask clouds and shadows with the product's SCL band (L2A).")
+    ] = True,
+    scl_classes: Annotated[
+        str | None,
+        typer.Option(help="SCL classes to mask (default 3,8,9,10: shadow, clouds, cirrus)."),
+    ] = None,
     engine: Annotated[
         str, typer.Option(help="auto, inprocess, local (Dask cluster here) or dask.")
     ] = "auto",
@@ -154,6 +177,9 @@ def classify(
             nodata=nodata,
             offset=offset,
             scale=scale,
+            mask=mask,
+            scl_classes=scl_classes,
+            cloud_mask=cloud_mask,
         )
     _print_summary(result)
 
@@ -177,8 +203,11 @@ def _print_summary(result: object) -> None:
 
     assert isinstance(result, ClassifyResult)
     valid_share = 100.0 * result.valid_pixels / max(result.total_pixels, 1)
+    masked = (
+        f", {100.0 * result.masked_share:.1f} % of the data masked" if result.masked_pixels else ""
+    )
     out.print(
-        f"Classified {result.total_pixels:,} pixels ({valid_share:.1f} % valid) "
+        f"Classified {result.total_pixels:,} pixels ({valid_share:.1f} % valid{masked}) "
         f"in {result.timings.get('total_s', 0):.1f} s."
     )
     table = Table(title="Class areas")
@@ -203,13 +232,19 @@ def _print_summary(result: object) -> None:
 
 @app.command()
 def info(
-    path: Annotated[Path, typer.Argument(help="A scene (GeoTIFF or band folder) or a bundle.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A scene (GeoTIFF, band folder, .SAFE, .zip, STAC item) or a model bundle."
+        ),
+    ],
 ) -> None:
-    """Describe a scene (grid, bands, scaling) or a model bundle (inputs, classes, provenance)."""
+    """Describe a scene (kind, product, grid, bands, scaling, masks) or a model bundle."""
     from geoseg.models.bundle import SPEC_FILE, load_bundle
 
+    path = Path(source)
     with _user_errors():
-        if (path / SPEC_FILE).is_file() or path.name == SPEC_FILE:
+        if "://" not in source and ((path / SPEC_FILE).is_file() or path.name == SPEC_FILE):
             bundle = load_bundle(path)
             spec = bundle.spec
             out.print(f"[bold]Model bundle[/bold] {bundle.path}")
@@ -222,11 +257,15 @@ def info(
             for key, value in {**spec.provenance, **spec.metrics}.items():
                 out.print(f"  {key}: {value}")
             return
-        from geoseg.io.geotiff import open_scene
+        from geoseg.io.reader import open_scene
 
-        scene = open_scene(path)
+        scene = open_scene(source)
         g = scene.grid
-        out.print(f"[bold]Scene[/bold] {scene.source}")
+        out.print(f"[bold]Scene[/bold] {scene.source}", soft_wrap=True, highlight=False)
+        out.print(f"  kind:  {scene.kind}")
+        for key, value in scene.provenance.items():
+            label = key.removeprefix("S2_").lower().replace("_", " ") + ":"
+            out.print(f"  {label:<22}{value}", soft_wrap=True, highlight=False)
         out.print(f"  grid:  {g.width} x {g.height} px, {g.res[0]:g} x {g.res[1]:g}, {g.crs}")
         b = g.transform * (0, 0), g.transform * (g.width, g.height)
         out.print(f"  bounds: {b[0][0]:.6g}, {b[1][1]:.6g}, {b[1][0]:.6g}, {b[0][1]:.6g}")
@@ -243,6 +282,11 @@ def info(
                 str(s.nodata),
             )
         out.print(table)
+        if scene.masks:
+            for m in scene.masks:
+                out.print(f"  mask:  {m.describe()} from {Path(m.path).name}", highlight=False)
+        else:
+            out.print("  mask:  none (no SCL band; use --mask FILE to mask pixels)")
 
 
 def _register_training() -> None:

@@ -46,6 +46,7 @@ class Prepared:
     valid: np.ndarray
     extra: np.ndarray | None  # requested index channels over the chunk core (float32)
     seconds: dict[str, float]
+    masked: np.ndarray | None = None  # cloud/user mask over chunk.read (True = masked)
 
 
 class Engine(Protocol):
@@ -71,7 +72,7 @@ def prepare(
         extra = indices.compute(extra_indices, named, valid[:h, :w])
         extra[:, ~valid[:h, :w]] = np.nan
     seconds = {"read_s": t1 - t0, "indices_s": time.perf_counter() - t1}
-    return Prepared(chunk, x, valid, extra, seconds)
+    return Prepared(chunk, x, valid, extra, seconds, scene.read_mask(chunk.read))
 
 
 def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -> ChunkOutput:
@@ -85,7 +86,16 @@ def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -
         part = predictor.predict_chunk(prepared.x, valid, grid, chunk)
     seconds = {**prepared.seconds, "inference_s": time.perf_counter() - t0}
     part = replace(part, extra=prepared.extra)
-    return settle(part, grid, seconds)
+    masked = 0
+    if prepared.masked is not None:
+        # the model saw masked pixels as context; only their outputs become nodata
+        h, w = int(chunk.core.height), int(chunk.core.width)
+        core = prepared.masked[:h, :w]
+        masked = int((core & valid[:h, :w]).sum())
+        part = replace(part, valid=valid & ~prepared.masked)
+        if prepared.extra is not None:
+            prepared.extra[:, core] = np.nan  # the same array as part.extra
+    return replace(settle(part, grid, seconds), masked=masked)
 
 
 def process_chunk(job: Job, predictor: Predictor, key: ChunkKey) -> ChunkOutput:

@@ -23,11 +23,11 @@ import pandas as pd
 import rasterio
 
 from geoseg import __version__, indices
-from geoseg.chunkstore import ChunkStore, fingerprint
+from geoseg.chunkstore import ChunkStore, file_identity, fingerprint
 from geoseg.engine import GDAL_CACHE_MB, Engine, InProcessEngine, Job, run_chunks
 from geoseg.errors import GeosegError, InputError, OutputError
 from geoseg.io import cog, gpkg, styles
-from geoseg.io.geotiff import open_scene
+from geoseg.io.reader import open_scene
 from geoseg.io.scene import Grid, Scene
 from geoseg.models.bundle import Bundle, ClassInfo, load_bundle
 from geoseg.predict import Predictor, resolve_device
@@ -56,6 +56,12 @@ class ClassifyResult:
     valid_pixels: int
     total_pixels: int
     timings: dict[str, float] = field(default_factory=dict)
+    masked_pixels: int = 0  # pixels with data that a cloud/user mask made nodata
+
+    @property
+    def masked_share(self) -> float:
+        """Masked pixels as a share (0–1) of the pixels holding data."""
+        return self.masked_pixels / max(self.valid_pixels + self.masked_pixels, 1)
 
     @property
     def outputs(self) -> list[Path]:
@@ -77,6 +83,7 @@ class Segmentation:
     class_info: list[ClassInfo]
     model_name: str
     area: AreaAccumulator
+    masked_pixels: int
     summary: dict[str, Any]  # provenance for the stats JSON (source, model, options, grid)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -121,6 +128,9 @@ def classify(
     **read_options: Any,
 ) -> ClassifyResult:
     """Classify a scene and write its outputs into ``out_dir`` (see README for the files).
+
+    ``read_options`` go to :func:`geoseg.io.open_scene` (bands, nodata, offset, scale, mask,
+    scl_classes, cloud_mask).
 
     All or nothing: ``segment``, ``vectorize`` and ``summarize`` run in one staging folder and
     the outputs appear together only when every stage succeeded."""
@@ -205,7 +215,7 @@ def check_inputs(
 
 def scene_stem(scene: Scene) -> str:
     """The prefix of a scene's output files."""
-    return Path(scene.source).stem or "scene"
+    return Path(scene.source).stem.removesuffix(".SAFE") or "scene"
 
 
 def output_paths(out_dir: Path, stem: str, opts: Options) -> dict[str, Path]:
@@ -262,12 +272,16 @@ def _prepare_out_dir(out: Path) -> Path:
 
 
 def source_identity(scene: Scene) -> str:
-    """Identity of a scene's files (path, size, mtime): a rewritten input is a new input."""
-    ident = []
-    for src in sorted({s.path for s in scene.bands.values()}):
-        st = os.stat(src)
-        ident.append([os.path.abspath(src), st.st_size, st.st_mtime_ns])
+    """Identity of a scene's files and masks (path, size, mtime; URLs as they are): a rewritten
+    input is a new input."""
+    files = sorted({s.path for s in scene.bands.values()} | {m.path for m in scene.masks})
+    ident = [[file_identity(f) for f in files], [m.describe() for m in scene.masks]]
     return hashlib.sha256(json.dumps(ident).encode()).hexdigest()[:16]
+
+
+def _source_id(source: str) -> str:
+    """Absolute path of a local input; URLs as given."""
+    return source if "://" in source else str(Path(source).resolve())
 
 
 def result_options(opts: Options, bundle: Bundle) -> dict[str, Any]:
@@ -305,10 +319,14 @@ def _segment(
         "GEOSEG_VERSION": __version__,
         "GEOSEG_MODEL": bundle.spec.name,
         "GEOSEG_MODEL_SHA256": bundle.sha256,
-        "GEOSEG_SOURCE": str(Path(scene.source).resolve()),
+        "GEOSEG_SOURCE": _source_id(scene.source),
         "GEOSEG_TILE": f"{grid.tile}/{grid.overlap}",
         "GEOSEG_CLASSES": json.dumps({c.id: c.name for c in classes}),
+        "GEOSEG_SOURCE_KIND": scene.kind,
+        **scene.provenance,
     }
+    if scene.masks:
+        tags["GEOSEG_MASKS"] = "; ".join(m.describe() for m in scene.masks)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     staged_cls = cog.StagedRaster(
@@ -343,8 +361,9 @@ def _segment(
     job = Job(scene, grid, opts.indices)
     store = None
     if opts.resume:
-        sources = [s.path for s in scene.bands.values()]
-        key = fingerprint(sources, bundle.sha256, grid, opts.indices)
+        sources = [s.path for s in scene.bands.values()] + [m.path for m in scene.masks]
+        masks = tuple(m.describe() for m in scene.masks)
+        key = fingerprint(sources, bundle.sha256, grid, opts.indices, masks)
         store = ChunkStore(out / f".geoseg-chunks-{stem}-{key}", grid)
     with ExitStack() as stack:
         try:
@@ -356,6 +375,7 @@ def _segment(
                 store.remove()
             raise
         worker_s: dict[str, float] = {}
+        masked = 0
         for done, res in enumerate(run_chunks(job, engine, store, worker_s), start=1):
             staged_cls.write(res.chunk.core, res.classes)
             if staged_conf is not None:
@@ -363,12 +383,19 @@ def _segment(
             if staged_idx is not None and res.extra is not None:
                 staged_idx.write(res.chunk.core, res.extra)
             area.add(res.chunk.core, res.classes)
+            masked += res.masked
             progress("classify", done, total)
     timings["classify_s"] = time.perf_counter() - t0
     timings.update({f"workers_{k}": v for k, v in worker_s.items()})
     if area.valid_pixels == 0:
         if store is not None:
             store.remove()  # nothing worth resuming
+        if masked:
+            raise InputError(
+                "every pixel holding data is masked (clouds or the --mask raster)",
+                scene.source,
+                "choose a clearer scene, fewer --scl-classes or another --mask",
+            )
         raise InputError(
             "scene holds no valid pixels (all nodata)",
             scene.source,
@@ -396,10 +423,12 @@ def _segment(
     timings["write_s"] = time.perf_counter() - t1
     if store is not None:
         store.remove()  # every raster is staged: nothing left to resume
+    with_data = area.valid_pixels + masked
     summary = {
         "geoseg_version": __version__,
         "source": tags["GEOSEG_SOURCE"],
         "source_id": source_identity(scene),
+        "scene": {"kind": scene.kind, **scene.provenance},
         "model": {"name": bundle.spec.name, "sha256": bundle.sha256},
         "options": result_options(opts, bundle),
         "crs": scene.grid.crs.to_string(),
@@ -408,7 +437,10 @@ def _segment(
         "tile_size": grid.tile,
         "overlap": grid.overlap,
         "valid_pixels": area.valid_pixels,
-        "nodata_pixels": scene.grid.width * scene.grid.height - area.valid_pixels,
+        "nodata_pixels": scene.grid.width * scene.grid.height - with_data,
+        "masked_pixels": masked,
+        "masked_pct": 100.0 * masked / max(with_data, 1),
+        "masks": [m.describe() for m in scene.masks],
     }
     return Segmentation(
         out_dir=out,
@@ -421,6 +453,7 @@ def _segment(
         class_info=list(classes),
         model_name=bundle.spec.name,
         area=area,
+        masked_pixels=masked,
         summary=summary,
         timings=timings,
     )
@@ -577,4 +610,5 @@ def _summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> Cla
         valid_pixels=seg.area.valid_pixels,
         total_pixels=seg.grid.width * seg.grid.height,
         timings=seg.timings,
+        masked_pixels=seg.masked_pixels,
     )

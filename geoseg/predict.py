@@ -35,6 +35,7 @@ class ChunkResult:
     classes: np.ndarray  # uint8 (h, w) of the core; 255 = nodata
     confidence: np.ndarray  # uint8 (h, w): max probability in percent; 255 = nodata
     extra: np.ndarray | None = None  # requested index channels over the core (float32)
+    masked: int = 0  # core pixels with data turned into nodata by a mask
 
 
 @dataclass(frozen=True)

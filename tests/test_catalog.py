@@ -30,6 +30,7 @@ scenes:
     name: norcia
     options: {{min_area_ha: 1}}
   - watch: incoming/*.tif
+    read: {{mask: masks/clouds.tif, scl_classes: [8, 9]}}
 """,
     )
     reqs = load_catalog(cat, {"device": "cpu"})
@@ -38,6 +39,12 @@ scenes:
     assert all(r.model == str(tmp_path / "models/mine") for r in reqs)
     assert reqs[0].options == Options(min_area_ha=1, indices=("NDVI",), device="cpu")
     assert reqs[1].options == Options(min_area_ha=0.5, indices=("NDVI",), device="cpu")
+    assert reqs[0].read.kwargs() == {"cloud_mask": True}
+    assert reqs[1].read.kwargs() == {
+        "mask": str(tmp_path / "masks/clouds.tif"),
+        "scl_classes": [8, 9],
+        "cloud_mask": True,
+    }
 
 
 def test_the_shipped_catalogue_loads() -> None:
@@ -55,6 +62,7 @@ def test_the_shipped_catalogue_loads() -> None:
         ("scenes: [{scene: a}, {scene: b/a}]", "give one of them a distinct 'name'"),
         ("scenes: [{scene: a}\n  - oops", "cannot read the catalogue"),
         ("out_dir: x", "scenes: Field required"),
+        ("scenes: [{scene: a, read: {clouds: 1}}]", "clouds: Extra inputs"),
     ],
 )
 def test_bad_catalogues_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:

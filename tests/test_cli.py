@@ -191,3 +191,119 @@ def test_unreachable_scheduler(bundle_dir: Path, tmp_path: Path) -> None:
         "tcp://127.0.0.1:9",
     )
     _assert_clean_failure(res, "cannot reach the Dask scheduler", tmp_path / "o")
+
+
+# --- Sentinel-2 products: SAFE folder, zip, STAC item; masks -----------------------------------
+
+
+def test_info_describes_safe_zip_and_stac(tmp_path: Path) -> None:
+    from tests.io.products import TILE, make_safe, make_stac_item, zip_safe
+
+    safe = make_safe(tmp_path / "p")
+    for path, kind in (
+        (safe, "safe"),
+        (zip_safe(safe, tmp_path / "p.zip"), "safe-zip"),
+        (make_stac_item(tmp_path / "s"), "stac"),
+    ):
+        res = _run("info", str(path))
+        assert res.exit_code == 0, res.output
+        text = " ".join(res.stdout.split())
+        assert f"kind: {kind}" in text and f"tile id: {TILE}" in text
+        assert "sensing time: 2017-10-18T10:10:21" in text and "processing baseline: 05.09" in text
+        assert "B8A" in text and "10 x 10" in text and "-0.1" in text  # offset per band
+        assert "mask: SCL (classes 3,8,9,10)" in text
+
+
+def test_classify_safe_with_a_user_mask_reports_the_masked_share(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    from tests.io.products import make_safe
+
+    safe = make_safe(tmp_path / "p", "L1C", "02.06")
+    with rasterio.open(NORCIA / "B10m.tif") as ds:
+        profile = {**ds.profile, "count": 1, "dtype": "uint8", "nodata": None}
+        mask = np.zeros((ds.height, ds.width), dtype=np.uint8)
+    mask[100:150, 100:160] = 1  # 3000 pixels, all inside the crop's data
+    with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
+        dst.write(mask, 1)
+    out = tmp_path / "out"
+    res = _run(
+        "classify", str(safe), "-o", str(out), "--model", str(bundle_dir),
+        "--mask", str(tmp_path / "mask.tif"), "--no-vectorize",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(next(out.glob("*_stats.json")).read_text())
+    assert summary["masked_pixels"] == 3000
+    share = 100 * 3000 / (summary["valid_pixels"] + 3000)
+    assert summary["masked_pct"] == pytest.approx(share)
+    assert f"{share:.1f} % of the data masked" in res.stdout
+    with rasterio.open(next(out.glob("*_classes.tif"))) as ds:
+        assert (ds.read(1)[100:150, 100:160] == 255).all()
+        assert ds.tags()["S2_PROCESSING_LEVEL"] == "L1C"
+
+
+def _product(tmp: Path, level: str = "L2A") -> Path:
+    from tests.io.products import make_safe
+
+    return make_safe(tmp / "p", level)
+
+
+def _safe_missing_band(tmp: Path) -> Path:
+    safe = _product(tmp)
+    next(safe.rglob("*_B8A_20m.jp2")).unlink()
+    return safe
+
+
+def _safe_broken_xml(tmp: Path) -> Path:
+    safe = _product(tmp)
+    mtd = safe / "MTD_MSIL2A.xml"
+    mtd.write_text(mtd.read_text().replace("</PROCESSING_BASELINE>", ""))
+    return safe
+
+
+def _unreadable_zip(tmp: Path) -> Path:
+    from tests.io.products import zip_safe
+
+    archive = zip_safe(_product(tmp), tmp / "p.zip")
+    archive.write_bytes(archive.read_bytes()[:-5000])
+    return archive
+
+
+def _stac_missing_asset(tmp: Path) -> Path:
+    from tests.io.products import make_stac_item
+
+    item = make_stac_item(tmp / "s", "planetary-computer")
+    (tmp / "s" / "cogs" / "B11.tif").unlink()
+    return item
+
+
+def _all_masked(tmp: Path) -> Path:
+    return _product(tmp)  # run with --scl-classes 3,4,9,10,11: every pixel with data
+
+
+BAD_PRODUCTS = {
+    "safe missing band": (_safe_missing_band, "incomplete: 1 band file.*B8A", ()),
+    "safe broken xml": (_safe_broken_xml, "not readable XML", ()),
+    "unreadable zip": (_unreadable_zip, "not a readable zip archive", ()),
+    "stac missing asset": (_stac_missing_asset, "asset 'B11' not found", ()),
+    "mask not found": (_product, "mask raster not found", ("--mask", "/no/mask.tif")),
+    "scl on l1c": (
+        lambda tmp: _product(tmp, "L1C"),
+        "no scene classification",
+        ("--scl-classes", "3"),
+    ),
+    "all masked": (
+        _all_masked,
+        "every pixel holding data is masked",
+        ("--scl-classes", "3,4,9,10,11"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_PRODUCTS))
+def test_bad_product(case: str, bundle_dir: Path, tmp_path: Path) -> None:
+    make, message, extra = BAD_PRODUCTS[case]
+    scene = make(tmp_path)
+    out = tmp_path / "out"
+    res = _run("classify", str(scene), "-o", str(out), "--model", str(bundle_dir), *extra)
+    _assert_clean_failure(res, message, out)

@@ -1,0 +1,60 @@
+"""One entry point for every input kind: GeoTIFF (file or band folder), SAFE (folder or zip), STAC.
+
+:func:`open_scene` chooses the reader by what the path is, then applies the mask options the same
+way for all kinds, so the rest of the pipeline only ever sees a :class:`~geoseg.io.scene.Scene`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from geoseg.errors import BandError
+from geoseg.io import geotiff, safe, stac
+from geoseg.io.mask import with_masks
+from geoseg.io.scene import Scene
+
+KINDS = ("geotiff", "safe", "safe-zip", "stac")
+
+
+def scene_kind(path: str | Path) -> str:
+    """``stac`` (URL or .json), ``safe-zip`` (.zip), ``safe`` (.SAFE folder or one holding an MTD
+    file) or ``geotiff`` (anything else: a raster or a folder of band rasters)."""
+    if stac.is_stac(path):
+        return "stac"
+    p = Path(path)
+    if safe.is_safe(p):
+        return "safe-zip" if p.is_file() or p.suffix.lower() == ".zip" else "safe"
+    return "geotiff"
+
+
+def open_scene(
+    path: str | Path,
+    bands: Mapping[str, tuple[str | None, int]] | str | None = None,
+    nodata: float | None = None,
+    offset: float | None = None,
+    scale: float | None = None,
+    mask: str | Path | None = None,
+    scl_classes: str | Sequence[int] | None = None,
+    cloud_mask: bool = True,
+) -> Scene:
+    """Open any supported input as a lazy :class:`Scene` with its masks set.
+
+    ``bands`` maps bands of GeoTIFFs without band names; ``nodata``, ``offset`` (DN) and ``scale``
+    override the file's or product's values. Masks: the product's SCL (``scl_classes``, default
+    3,8,9,10; ``cloud_mask=False`` to ignore it) and a ``mask`` raster (nonzero = masked).
+    """
+    kind = scene_kind(path)
+    if kind == "geotiff":
+        scene = geotiff.open_scene(path, bands, nodata, offset, scale)
+    elif bands:
+        raise BandError(
+            "a band mapping applies to GeoTIFF inputs only",
+            "--bands",
+            f"drop --bands: a {kind} input names its bands itself",
+        )
+    elif kind == "stac":
+        scene = stac.open_stac(path, nodata, offset, scale)
+    else:
+        scene = safe.open_safe(path, nodata, offset, scale)
+    return with_masks(scene, mask, scl_classes, cloud_mask)
