@@ -246,9 +246,11 @@ def info(
 
 
 def _register_training() -> None:
+    from geoseg.analyst_cli import register as register_analyst
     from geoseg.train_cli import register
 
     register(app)
+    register_analyst(app)
 
 
 _register_training()
