@@ -35,6 +35,16 @@ Examples:
   geoseg area-estimate out/scene_classes.tif points.csv --reference-column truth --csv areas.csv
 """
 
+ZONAL_EXAMPLES = """
+Examples:
+
+  geoseg zonal fields.gpkg out/s2_20210501_classes.tif out/s2_20210501_indices.tif -o fields.gpkg
+
+  geoseg zonal fields.gpkg scene_may.tif scene_june.tif -o ndvi.csv --indices NDVI
+
+  geoseg zonal fields.gpkg a.tif b.tif --date 2021-05-01 --date 2021-06-01 -o s.csv --id-field name
+"""
+
 
 @contextlib.contextmanager
 def _errors() -> Iterator[None]:
@@ -134,6 +144,56 @@ def register(app: typer.Typer) -> None:
         out.print(
             f"Overall accuracy {est.overall_accuracy:.3f} ± {est.overall_accuracy_ci:.3f} "
             "(against the sample's reference labels)"
+        )
+
+    @app.command(epilog=ZONAL_EXAMPLES)
+    def zonal(
+        fields: Annotated[Path, typer.Argument(help="Field polygons (GeoPackage, GeoJSON...).")],
+        rasters: Annotated[
+            list[Path],
+            typer.Argument(help="Class rasters, index rasters (--indices) or scenes, any dates."),
+        ],
+        output: Annotated[Path, typer.Option("-o", "--output", help="Output .gpkg or .csv.")],
+        date: Annotated[
+            list[str] | None,
+            typer.Option(help="Date of each raster, in order (default: metadata or file name)."),
+        ] = None,
+        indices: Annotated[
+            str, typer.Option(help="Indices computed from scenes, e.g. NDVI,NDWI.")
+        ] = "NDVI,NDWI",
+        id_field: Annotated[
+            str | None, typer.Option(help="Field id column (default: row number).")
+        ] = None,
+        layer: Annotated[str | None, typer.Option(help="Layer of the fields file.")] = None,
+        bands: Annotated[
+            str | None, typer.Option(help="Band mapping for scenes: B02=1,B03=2...")
+        ] = None,
+        nodata: Annotated[float | None, typer.Option(help="Scene nodata value.")] = None,
+        offset: Annotated[float | None, typer.Option(help="Scene radiometric offset (DN).")] = None,
+        scale: Annotated[float | None, typer.Option(help="Scene reflectance per DN.")] = None,
+    ) -> None:
+        """Per field and date: class shares and index statistics (mean, median, p10, p90)."""
+        from geoseg.zonal import read_fields, write_zonal, zonal_stats
+
+        names = [i.strip().upper() for i in indices.split(",") if i.strip()]
+        with _errors():
+            table = zonal_stats(
+                read_fields(fields, layer),
+                rasters,
+                dates=date or None,
+                indices=names,
+                id_field=id_field,
+                bands=bands,
+                nodata=nodata,
+                offset=offset,
+                scale=scale,
+            )
+            path = write_zonal(table, output)
+        n_dates = table["date"].nunique(dropna=False)
+        out.print(
+            f"{table.shape[0]} rows ({len(table) // max(n_dates, 1)} fields x {n_dates} date(s)), "
+            f"{table.shape[1] - 1} columns: {path}",
+            highlight=False,
         )
 
 
