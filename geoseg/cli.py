@@ -114,6 +114,9 @@ def classify(
     resume: Annotated[
         bool, typer.Option(help="Keep finished chunks so a rerun after a crash resumes.")
     ] = True,
+    stac: Annotated[
+        bool, typer.Option(help="Write <scene>_item.json, a STAC item of the outputs.")
+    ] = True,
 ) -> None:
     """Classify a Sentinel-2 scene into land-cover classes."""
     from geoseg.pipeline import Options
@@ -135,6 +138,7 @@ def classify(
         workers=workers,
         gpu_resources=gpu_resources,
         resume=resume,
+        stac=stac,
     )
     with _user_errors(), _progress() as progress:
         tasks: dict[str, TaskID] = {}

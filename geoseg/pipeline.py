@@ -15,14 +15,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 import rasterio
 
-from geoseg import __version__, indices
+from geoseg import __version__, indices, stac
 from geoseg.chunkstore import ChunkStore, fingerprint
+from geoseg.dates import raster_date
 from geoseg.engine import GDAL_CACHE_MB, Engine, InProcessEngine, Job, run_chunks
 from geoseg.errors import GeosegError, InputError, OutputError
 from geoseg.io import cog, gpkg, styles
@@ -33,6 +34,9 @@ from geoseg.predict import Predictor, resolve_device
 from geoseg.stats import AreaAccumulator, pixel_area_m2, polygon_measures, row_areas_m2
 from geoseg.tiling import TileGrid
 from geoseg.vectorize import polygonize, sieve_pixels
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 ENGINES = ("auto", "inprocess", "local", "dask")
@@ -55,11 +59,36 @@ class ClassifyResult:
     valid_pixels: int
     total_pixels: int
     timings: dict[str, float] = field(default_factory=dict)
+    stac_item: Path | None = None
 
     @property
     def outputs(self) -> list[Path]:
         paths = [self.classes, self.confidence, self.polygons, self.stats_csv, self.stats_json]
-        return [p for p in (*paths, self.style, self.indices) if p is not None]
+        return [p for p in (*paths, self.style, self.indices, self.stac_item) if p is not None]
+
+    def open_classes(self) -> xr.DataArray:
+        """The class raster as an xarray DataArray with class names and colours (lazy)."""
+        from geoseg.io.xr import open_classes
+
+        return open_classes(self.classes)
+
+    def open_confidence(self) -> xr.DataArray:
+        """The confidence raster (percent, NaN = nodata) as an xarray DataArray."""
+        from geoseg.io.xr import open_raster
+
+        if self.confidence is None:
+            raise OutputError(
+                "this run wrote no confidence raster", self.out_dir, "omit --no-confidence"
+            )
+        return open_raster(self.confidence)
+
+    def open_indices(self) -> xr.DataArray:
+        """The index rasters (``band`` coordinate = index names) as an xarray DataArray."""
+        from geoseg.io.xr import open_raster
+
+        if self.indices is None:
+            raise OutputError("this run wrote no index rasters", self.out_dir, "pass indices")
+        return open_raster(self.indices)
 
 
 @dataclass(frozen=True)
@@ -79,6 +108,7 @@ class Options:
     workers: int | None = None  # local cluster size (default: one per core)
     gpu_resources: bool = False  # pin chunk tasks to workers started with --resources GPU=1
     resume: bool = True  # keep finished chunks beside the outputs until the run completes
+    stac: bool = True  # write <stem>_item.json, a STAC item describing the outputs
 
 
 def classify(
@@ -281,7 +311,7 @@ def _run(
     if store is not None:
         store.remove()  # every output is staged: nothing left to resume
     timings["total_s"] = time.perf_counter() - t0
-    return ClassifyResult(
+    result = ClassifyResult(
         out_dir=out,
         classes=final_cls,
         confidence=final_conf,
@@ -295,6 +325,11 @@ def _run(
         total_pixels=scene.grid.width * scene.grid.height,
         timings=timings,
     )
+    if opts.stac:
+        result.stac_item = out / f"{stem}_item.json"
+        item = stac.item_for_run(result, scene.grid, bundle, raster_date(scene.source, scene.tags))
+        stac.write_item(item, staging / result.stac_item.name)
+    return result
 
 
 #: Scenes of at most this many pixels run in-process when no engine is named: a local

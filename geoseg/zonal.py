@@ -28,6 +28,7 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window, from_bounds
 
 from geoseg import indices as idx
+from geoseg.dates import parse_date, raster_date
 from geoseg.errors import InputError, OutputError
 
 #: (statistic in the output, exactextract operation, exactextract's column name); ``pixels`` is
@@ -39,54 +40,8 @@ INDEX_STATS = (
     ("p90", "quantile(q=0.9)", "quantile_90"),
     ("pixels", "count", "count"),
 )
-DATE_TAGS = (
-    "GEOSEG_DATE",
-    "DATETIME",
-    "TIFFTAG_DATETIME",
-    "ACQUISITION_DATE",
-    "SENSING_TIME",
-    "DATATAKE_SENSING_START",
-    "PRODUCT_START_TIME",
-)
-_DATE_RE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 ZONAL_LAYER = "zonal_stats"
 STRIP_PIXELS = 4 * 1024 * 1024
-
-
-def parse_date(text: str) -> Date | None:
-    """First plausible ``YYYYMMDD`` / ``YYYY-MM-DD`` in ``text``."""
-    for m in _DATE_RE.finditer(text):
-        try:
-            d = Date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            continue
-        if 1970 <= d.year <= 2100:
-            return d
-    return None
-
-
-def raster_date(path: str | Path, tags: dict[str, str] | None = None) -> Date | None:
-    """A raster's date: from its tags (acquisition time, or the scene a classify run named),
-    else from its file or folder name."""
-    p = Path(path)
-    if tags is None:
-        tags = _tags(p)
-    for key in DATE_TAGS:
-        if key in tags and (d := parse_date(tags[key])):
-            return d
-    if "GEOSEG_SOURCE" in tags and (d := parse_date(Path(tags["GEOSEG_SOURCE"]).name)):
-        return d
-    return parse_date(p.name)
-
-
-def _tags(path: Path) -> dict[str, str]:
-    if path.is_dir():
-        return {}
-    try:
-        with rasterio.open(path) as ds:
-            return {k.upper(): v for k, v in ds.tags().items()}
-    except RasterioError:
-        return {}
 
 
 def read_fields(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
