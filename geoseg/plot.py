@@ -118,6 +118,8 @@ def quicklook(
     for a in ax_list:
         a.set_xticks([])
         a.set_yticks([])
+        a.set_xlabel("")
+        a.set_ylabel("")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

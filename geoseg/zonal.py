@@ -83,14 +83,14 @@ def raster_kind(path: str | Path) -> str:
             tags, descriptions, dtype = ds.tags(), ds.descriptions, ds.dtypes[0]
     except RasterioError as exc:
         raise InputError("not a readable raster", p, str(exc)) from exc
-    if "GEOSEG_CLASSES" in tags:
-        return "classes"
-    if (
+    if (  # before the class tag: classify writes its provenance tags on index rasters too
         np.issubdtype(np.dtype(dtype), np.floating)
         and all(descriptions)
         and all(str(d).upper() in idx.REGISTRY for d in descriptions)
     ):
         return "indices"
+    if "GEOSEG_CLASSES" in tags:
+        return "classes"
     return "scene"
 
 

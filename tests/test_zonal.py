@@ -34,6 +34,7 @@ def _indices(path: Path, scale: float = 1.0) -> Path:
         ds.write(-ndvi / 20, 2)
         ds.set_band_description(1, "NDVI")
         ds.set_band_description(2, "NDWI")
+        ds.update_tags(GEOSEG_CLASSES=json.dumps(dict(enumerate(DW))))  # as classify writes them
     return path
 
 
