@@ -40,7 +40,7 @@ def classify_scene(request: SceneRequest) -> dict[str, Any]:
     if request.options.vectorize:
         fresh = not _exist([paths["polygons"]])
         vectors = tasks.vectorize.with_options(refresh_cache=fresh)(checked, seg)
-    stats_files = [paths["stats_csv"], paths["stats_json"]]
+    stats_files = [p for k, p in paths.items() if k in ("stats_csv", "stats_json", "stac_item")]
     result = tasks.statistics.with_options(refresh_cache=not _exist(stats_files))(
         checked, seg, vectors
     )

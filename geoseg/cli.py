@@ -137,6 +137,9 @@ def classify(
     resume: Annotated[
         bool, typer.Option(help="Keep finished chunks so a rerun after a crash resumes.")
     ] = True,
+    stac: Annotated[
+        bool, typer.Option(help="Write <scene>_item.json, a STAC item of the outputs.")
+    ] = True,
 ) -> None:
     """Classify a Sentinel-2 scene into land-cover classes."""
     from geoseg.pipeline import Options
@@ -158,6 +161,7 @@ def classify(
         workers=workers,
         gpu_resources=gpu_resources,
         resume=resume,
+        stac=stac,
     )
     with _user_errors(), _progress() as progress:
         tasks: dict[str, TaskID] = {}
@@ -290,9 +294,11 @@ def info(
 
 
 def _register_training() -> None:
+    from geoseg.analyst_cli import register as register_analyst
     from geoseg.train_cli import register
 
     register(app)
+    register_analyst(app)
 
 
 _register_training()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -24,9 +24,10 @@ import rasterio
 
 from geoseg import __version__, indices
 from geoseg.chunkstore import ChunkStore, file_identity, fingerprint
+from geoseg.dates import raster_date
 from geoseg.engine import GDAL_CACHE_MB, Engine, InProcessEngine, Job, run_chunks
 from geoseg.errors import GeosegError, InputError, OutputError
-from geoseg.io import cog, gpkg, styles
+from geoseg.io import cog, gpkg, stac_item, styles
 from geoseg.io.reader import open_scene
 from geoseg.io.scene import Grid, Scene
 from geoseg.models.bundle import Bundle, ClassInfo, load_bundle
@@ -34,6 +35,11 @@ from geoseg.predict import Predictor, resolve_device
 from geoseg.stats import AreaAccumulator, pixel_area_m2, polygon_measures, row_areas_m2
 from geoseg.tiling import TileGrid
 from geoseg.vectorize import polygonize, sieve_pixels
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    import xarray as xr
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 ENGINES = ("auto", "inprocess", "local", "dask")
@@ -57,6 +63,7 @@ class ClassifyResult:
     total_pixels: int
     timings: dict[str, float] = field(default_factory=dict)
     masked_pixels: int = 0  # pixels with data that a cloud/user mask made nodata
+    stac_item: Path | None = None
 
     @property
     def masked_share(self) -> float:
@@ -66,7 +73,31 @@ class ClassifyResult:
     @property
     def outputs(self) -> list[Path]:
         paths = [self.classes, self.confidence, self.polygons, self.stats_csv, self.stats_json]
-        return [p for p in (*paths, self.style, self.indices) if p is not None]
+        return [p for p in (*paths, self.style, self.indices, self.stac_item) if p is not None]
+
+    def open_classes(self) -> xr.DataArray:
+        """The class raster as an xarray DataArray with class names and colours (lazy)."""
+        from geoseg.io.xr import open_classes
+
+        return open_classes(self.classes)
+
+    def open_confidence(self) -> xr.DataArray:
+        """The confidence raster (percent, NaN = nodata) as an xarray DataArray."""
+        from geoseg.io.xr import open_raster
+
+        if self.confidence is None:
+            raise OutputError(
+                "this run wrote no confidence raster", self.out_dir, "omit --no-confidence"
+            )
+        return open_raster(self.confidence)
+
+    def open_indices(self) -> xr.DataArray:
+        """The index rasters (``band`` coordinate = index names) as an xarray DataArray."""
+        from geoseg.io.xr import open_raster
+
+        if self.indices is None:
+            raise OutputError("this run wrote no index rasters", self.out_dir, "pass indices")
+        return open_raster(self.indices)
 
 
 @dataclass
@@ -84,6 +115,8 @@ class Segmentation:
     model_name: str
     area: AreaAccumulator
     masked_pixels: int
+    acquired: date | None  # the scene's date (product metadata, tags or file name)
+    stac: bool  # describe the outputs in a STAC item
     summary: dict[str, Any]  # provenance for the stats JSON (source, model, options, grid)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -117,6 +150,7 @@ class Options:
     workers: int | None = None  # local cluster size (default: one per core)
     gpu_resources: bool = False  # pin chunk tasks to workers started with --resources GPU=1
     resume: bool = True  # keep finished chunks beside the outputs until the run completes
+    stac: bool = True  # write <stem>_item.json, a STAC item describing the outputs
 
 
 def classify(
@@ -182,9 +216,8 @@ def summarize(seg: Segmentation, vectors: Vectors | None = None) -> ClassifyResu
         if vectors is not None:
             shutil.copy2(vectors.path, staging / vectors.path.name)
         result = _summarize(seg, vectors, staging)
-        _commit(
-            staging, [result.stats_csv, result.stats_json, *([vectors.path] if vectors else [])]
-        )
+        written = [result.stats_csv, result.stats_json, result.polygons, result.stac_item]
+        _commit(staging, [p for p in written if p is not None])
     return result
 
 
@@ -227,6 +260,8 @@ def output_paths(out_dir: Path, stem: str, opts: Options) -> dict[str, Path]:
         paths["indices"] = out_dir / f"{stem}_indices.tif"
     if opts.vectorize:
         paths["polygons"] = out_dir / f"{stem}.gpkg"
+    if opts.stac:
+        paths["stac_item"] = out_dir / f"{stem}_item.json"
     paths["stats_csv"] = out_dir / f"{stem}_stats.csv"
     paths["stats_json"] = out_dir / f"{stem}_stats.json"
     return paths
@@ -294,6 +329,7 @@ def result_options(opts: Options, bundle: Bundle) -> dict[str, Any]:
         "vectorize": opts.vectorize,
         "min_area_ha": opts.min_area_ha,
         "simplify_m": opts.simplify_m,
+        "stac": opts.stac,
     }
 
 
@@ -454,6 +490,8 @@ def _segment(
         model_name=bundle.spec.name,
         area=area,
         masked_pixels=masked,
+        acquired=raster_date(scene.source, {**scene.tags, **scene.provenance}),
+        stac=opts.stac,
         summary=summary,
         timings=timings,
     )
@@ -597,7 +635,7 @@ def _summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> Cla
     seg.timings["total_s"] = sum(
         seg.timings.get(k, 0.0) for k in ("classify_s", "write_s", "vectorize_s")
     )
-    return ClassifyResult(
+    result = ClassifyResult(
         out_dir=seg.out_dir,
         classes=seg.classes,
         confidence=seg.confidence,
@@ -612,3 +650,7 @@ def _summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> Cla
         timings=seg.timings,
         masked_pixels=seg.masked_pixels,
     )
+    if seg.stac:
+        result.stac_item = output_paths(seg.out_dir, seg.stem, Options())["stac_item"]
+        stac_item.write_item(stac_item.item_for_run(result, seg), staging / result.stac_item.name)
+    return result
