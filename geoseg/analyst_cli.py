@@ -113,38 +113,7 @@ def register(app: typer.Typer) -> None:
         csv_path: Annotated[Path | None, typer.Option("--csv", help="Write CSV.")] = None,
     ) -> None:
         """Area per class with confidence intervals (Olofsson et al. 2014) beside pixel counts."""
-        from geoseg.sampling import area_estimate as run
-
-        with _errors():
-            est = run(raster, sample_file, reference_column, confidence)
-            for path, text in (
-                (json_path, lambda: json.dumps(est.to_dict(), indent=2) + "\n"),
-                (csv_path, lambda: est.table.to_csv(index=False)),
-            ):
-                if path is not None:
-                    try:
-                        path.write_text(text())
-                    except OSError as exc:
-                        raise OutputError("cannot write", path, str(exc.strerror or exc)) from exc
-        pct = f"{100 * confidence:g} %"
-        table = Table(title=f"Area estimates ({pct} intervals, Olofsson et al. 2014)")
-        for col in ("class", "mapped ha", "points", "estimated ha", f"± ha ({pct})", "UA", "PA"):
-            table.add_column(col, justify="left" if col == "class" else "right")
-        for row in est.table.itertuples():
-            table.add_row(
-                str(row.class_name),
-                f"{row.mapped_area_ha:,.2f}",
-                str(row.sample_points),
-                f"{row.estimated_area_ha:,.2f}",
-                f"{row.ci_ha:,.2f}",
-                _fmt(row.users_accuracy),
-                _fmt(row.producers_accuracy),
-            )
-        out.print(table)
-        out.print(
-            f"Overall accuracy {est.overall_accuracy:.3f} ± {est.overall_accuracy_ci:.3f} "
-            "(against the sample's reference labels)"
-        )
+        report_area_estimate(raster, sample_file, reference_column, confidence, json_path, csv_path)
 
     @app.command(epilog=ZONAL_EXAMPLES)
     def zonal(
@@ -203,6 +172,50 @@ def _fmt(v: object) -> str:
     except (TypeError, ValueError):
         return "-"
     return "-" if f != f else f"{f:.3f}"
+
+
+def report_area_estimate(
+    raster: Path,
+    sample_file: Path,
+    reference_column: str = "reference_class",
+    confidence: float = 0.95,
+    json_path: Path | None = None,
+    csv_path: Path | None = None,
+) -> None:
+    """Print (and optionally write) the area estimate; shared by ``area-estimate`` and
+    ``evaluate --area-estimate``."""
+    from geoseg.sampling import area_estimate as run
+
+    with _errors():
+        est = run(raster, sample_file, reference_column, confidence)
+        for path, text in (
+            (json_path, lambda: json.dumps(est.to_dict(), indent=2) + "\n"),
+            (csv_path, lambda: est.table.to_csv(index=False)),
+        ):
+            if path is not None:
+                try:
+                    path.write_text(text())
+                except OSError as exc:
+                    raise OutputError("cannot write", path, str(exc.strerror or exc)) from exc
+    pct = f"{100 * confidence:g} %"
+    table = Table(title=f"Area estimates ({pct} intervals, Olofsson et al. 2014)")
+    for col in ("class", "mapped ha", "points", "estimated ha", f"± ha ({pct})", "UA", "PA"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for row in est.table.itertuples():
+        table.add_row(
+            str(row.class_name),
+            f"{row.mapped_area_ha:,.2f}",
+            str(row.sample_points),
+            f"{row.estimated_area_ha:,.2f}",
+            f"{row.ci_ha:,.2f}",
+            _fmt(row.users_accuracy),
+            _fmt(row.producers_accuracy),
+        )
+    out.print(table)
+    out.print(
+        f"Overall accuracy {est.overall_accuracy:.3f} ± {est.overall_accuracy_ci:.3f} "
+        "(against the sample's reference labels)"
+    )
 
 
 __all__ = ["register"]

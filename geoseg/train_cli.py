@@ -210,8 +210,28 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--png", help="Write confusion-matrix PNG.")
         ] = None,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+        area_estimate: Annotated[
+            bool,
+            typer.Option(
+                "--area-estimate",
+                help="REFERENCE is a labelled sample (geoseg sample): report error-adjusted "
+                "areas with 95 % intervals beside the mapped areas (Olofsson et al. 2014).",
+            ),
+        ] = False,
     ) -> None:
         """Agreement of a class raster (or a model over scenes) with a reference."""
+        if area_estimate:
+            from geoseg.analyst_cli import report_area_estimate
+
+            if prediction is None or reference is None or scenes:
+                with _errors():
+                    raise InputError(
+                        "--area-estimate needs PREDICTION and a labelled sample as REFERENCE",
+                        None,
+                        "draw one with geoseg sample, label it, then pass both",
+                    )
+            report_area_estimate(prediction, reference, json_path=json_path)
+            return
         from geoseg import evaluate as ev
         from geoseg.train.dataset import find_scenes
 

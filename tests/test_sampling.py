@@ -127,6 +127,17 @@ def test_cli_sample_then_area_estimate(classes_tif: Path, tmp_path: Path) -> Non
     assert "Overall accuracy 1.000" in res.stdout
     data = json.loads(out_json.read_text())
     assert [c["estimated_area_ha"] for c in data["classes"]] == pytest.approx([60, 30, 9.99])
+    # the same through `geoseg evaluate --area-estimate`
+    via_evaluate = tmp_path / "evaluate.json"
+    res = runner.invoke(
+        app,
+        ["evaluate", str(classes_tif), str(points), "--area-estimate", "--json", str(via_evaluate)],
+        catch_exceptions=False,
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(via_evaluate.read_text()) == data
+    res = runner.invoke(app, ["evaluate", str(classes_tif), "--area-estimate"])
+    assert res.exit_code == 2 and "labelled sample as REFERENCE" in res.stderr
 
 
 @pytest.mark.parametrize(
