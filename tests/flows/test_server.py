@@ -71,6 +71,22 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     assert proc.returncode is not None
 
 
+def api(method: str, url: str, json: object = None, ok: int = 200) -> httpx.Response:
+    """One API call; a busy server (SQLite locked under load on 2 cores) gets a few more tries."""
+    for attempt in range(5):
+        try:
+            res = httpx.request(method, url, json=json, timeout=30)
+        except httpx.TransportError:
+            if attempt == 4:
+                raise
+        else:
+            if res.status_code < 500 or attempt == 4:
+                break
+        time.sleep(2)
+    assert res.status_code == ok, f"{method} {url}: {res.status_code} {res.text[:500]}"
+    return res
+
+
 def prefect(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     done = subprocess.run(
         [PREFECT, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout
@@ -87,7 +103,7 @@ def test_deploy_run_and_read_artifacts(
     prefect(env, "work-pool", "create", "geoseg-gpu", "--type", "process")
     prefect(env, "--no-prompt", "deploy", "--all", "--prefect-file", "flows/prefect.yaml")
 
-    deployments = httpx.post(f"{url}/deployments/filter", json={}).json()
+    deployments = api("POST", f"{url}/deployments/filter", {}).json()
     by_name = {d["name"]: d for d in deployments}
     assert set(by_name) == {"nightly", "nightly-gpu", "on-demand"}
     (nightly,) = by_name["nightly"]["schedules"]
@@ -101,15 +117,10 @@ def test_deploy_run_and_read_artifacts(
             "model": str(bundle_dir),
         }
     }
-    run = httpx.post(
-        f"{url}/deployments/{by_name['on-demand']['id']}/create_flow_run",
-        json={"parameters": params},
-    ).json()
-    refused = httpx.post(
-        f"{url}/deployments/{by_name['on-demand']['id']}/create_flow_run",
-        json={"parameters": {"request": {"scene": 5}}},
-    )
-    assert refused.status_code == 409 and "scene" in refused.text  # validated by the server
+    create = f"{url}/deployments/{by_name['on-demand']['id']}/create_flow_run"
+    run = api("POST", create, {"parameters": params}, ok=201).json()
+    refused = api("POST", create, {"parameters": {"request": {"scene": 5}}}, ok=409)
+    assert "scene" in refused.text  # validated by the server
 
     worker_log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
@@ -123,7 +134,7 @@ def test_deploy_run_and_read_artifacts(
     try:
         deadline = time.monotonic() + 300
         while True:
-            state = httpx.get(f"{url}/flow_runs/{run['id']}").json()["state"]
+            state = api("GET", f"{url}/flow_runs/{run['id']}").json()["state"]
             if state["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
                 break
             assert time.monotonic() < deadline, f"run still {state['type']} after 300 s"
@@ -137,9 +148,8 @@ def test_deploy_run_and_read_artifacts(
     assert state["type"] == "COMPLETED", (tmp_path / "worker.log").read_text()[-3000:]
     assert worker.returncode == 0
 
-    artifacts = httpx.post(
-        f"{url}/artifacts/filter",
-        json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
+    artifacts = api(
+        "POST", f"{url}/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}
     ).json()
     kinds = {a["type"]: a for a in artifacts}
     assert set(kinds) == {"markdown", "table"}
