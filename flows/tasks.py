@@ -71,8 +71,9 @@ def validate_input(request: SceneRequest) -> Checked:
     out_dir = Path(request.out_dir).resolve()
     if "://" not in request.scene:  # URLs of STAC items stay as they are
         request = request.model_copy(update={"scene": str(Path(request.scene).resolve())})
+    source_id = pipeline.source_identity(scene)
     identity = [
-        pipeline.source_identity(scene),
+        source_id,
         bundle.sha256,
         pipeline.result_options(opts, bundle),
         str(out_dir),
@@ -85,7 +86,9 @@ def validate_input(request: SceneRequest) -> Checked:
         height=scene.grid.height,
         model_name=bundle.spec.name,
         fingerprint=hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:24],
-        previous=_previous_areas(pipeline.output_paths(out_dir, stem, opts), identity),
+        previous=_previous_areas(
+            pipeline.output_paths(out_dir, stem, opts)["stats_json"], source_id, bundle.sha256
+        ),
     )
     get_run_logger().info(
         "%s: %d × %d px, model %s, outputs in %s",
@@ -98,12 +101,12 @@ def validate_input(request: SceneRequest) -> Checked:
     return checked
 
 
-def _previous_areas(paths: dict[str, Path], identity: list[Any]) -> dict[str, float] | None:
+def _previous_areas(stats_json: Path, source_id: str, model_sha: str) -> dict[str, float] | None:
     """Class areas of the run whose outputs are about to be replaced, if it classified other
     inputs (yesterday's scene at the same place) or used another model: what changed."""
     try:
-        summary = json.loads(paths["stats_json"].read_text())
-        if [summary["source_id"], summary["model"]["sha256"]] == identity[:2]:
+        summary = json.loads(stats_json.read_text())
+        if (summary["source_id"], summary["model"]["sha256"]) == (source_id, model_sha):
             return None
         return {str(c["class_name"]): float(c["area_ha"]) for c in summary["classes"]}
     except (OSError, ValueError, KeyError, TypeError):

@@ -20,7 +20,8 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from geoseg.area_estimate import AreaEstimate, error_matrix, estimate_areas
-from geoseg.errors import InputError, OutputError
+from geoseg.errors import InputError
+from geoseg.io import gpkg
 from geoseg.io.scene import Grid
 from geoseg.stats import AreaAccumulator, pixel_area_m2
 
@@ -203,23 +204,7 @@ def draw_sample(
 
 def write_points(points: gpd.GeoDataFrame, path: str | Path) -> Path:
     """GeoPackage (``.gpkg``) or CSV (``.csv``: x/y in the raster's CRS, no geometry column)."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in (".gpkg", ".csv"):
-        raise OutputError("unsupported sample format", out, "name the output .gpkg or .csv")
-    tmp = out.with_name(f".{out.stem}.part{out.suffix}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.unlink(missing_ok=True)
-        if suffix == ".csv":
-            pd.DataFrame(points.drop(columns="geometry")).to_csv(tmp, index=False)
-        else:
-            pyogrio.write_dataframe(points, tmp, layer=SAMPLE_LAYER, driver="GPKG")
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError("cannot write the sample", out, str(exc.strerror or exc)) from exc
-    return out
+    return gpkg.write_gpkg_or_csv(points, path, SAMPLE_LAYER, "sample")
 
 
 def read_labels(

@@ -29,7 +29,8 @@ from rasterio.windows import Window, from_bounds
 
 from geoseg import indices as idx
 from geoseg.dates import parse_date, raster_date
-from geoseg.errors import InputError, OutputError
+from geoseg.errors import InputError
+from geoseg.io import gpkg
 
 #: (statistic in the output, exactextract operation, exactextract's column name); ``pixels`` is
 #: the coverage-weighted count of valid pixels
@@ -286,20 +287,4 @@ def _scene_indices(
 
 def write_zonal(table: gpd.GeoDataFrame, path: str | Path) -> Path:
     """GeoPackage (layer ``zonal_stats``, with the field polygons) or CSV (no geometry)."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in (".gpkg", ".csv"):
-        raise OutputError("unsupported output format", out, "name the output .gpkg or .csv")
-    tmp = out.with_name(f".{out.stem}.part{out.suffix}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.unlink(missing_ok=True)
-        if suffix == ".csv":
-            pd.DataFrame(table.drop(columns="geometry")).to_csv(tmp, index=False)
-        else:
-            pyogrio.write_dataframe(table, tmp, layer=ZONAL_LAYER, driver="GPKG")
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError("cannot write zonal statistics", out, str(exc.strerror or exc)) from exc
-    return out
+    return gpkg.write_gpkg_or_csv(table, path, ZONAL_LAYER, "zonal statistics")

@@ -10,6 +10,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geoseg.errors import OutputError
+
 POLYGON_LAYER = "landcover"
 STATS_LAYER = "class_stats"
 STYLE_LAYER = "layer_styles"
@@ -51,3 +53,25 @@ def write_default_style(path: Path, layer: str, qml: str, name: str) -> None:
         }
     )
     write_table(path, style, STYLE_LAYER)
+
+
+def write_gpkg_or_csv(frame: gpd.GeoDataFrame, path: str | Path, layer: str, what: str) -> Path:
+    """A GeoPackage layer (``.gpkg``) or a CSV without the geometry column (``.csv``), written
+    beside the target and renamed into place: never a half file at ``path``."""
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in (".gpkg", ".csv"):
+        raise OutputError(f"unsupported {what} format", out, "name the output .gpkg or .csv")
+    tmp = out.with_name(f".{out.stem}.part{out.suffix}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
+        if suffix == ".csv":
+            pd.DataFrame(frame.drop(columns="geometry")).to_csv(tmp, index=False)
+        else:
+            pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {what}", out, str(exc.strerror or exc)) from exc
+    return out

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def spawned(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A process in its own session, output to ``log``; stopped (group SIGTERM, then SIGKILL)
+    if still running when the block ends."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
@@ -40,15 +61,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
     }
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    cmd = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with spawned(cmd, env, tmp_path / "server.log") as proc:
         deadline = time.monotonic() + 180
         while True:
             try:
@@ -60,14 +74,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
             assert time.monotonic() < deadline, "prefect server did not start in 180 s"
             time.sleep(1)
         yield url, env
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
     assert proc.returncode is not None
 
 
@@ -122,16 +128,8 @@ def test_deploy_run_and_read_artifacts(
     refused = api("POST", create, {"parameters": {"request": {"scene": 5}}}, ok=409)
     assert "scene" in refused.text  # validated by the server
 
-    worker_log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [PREFECT, "worker", "start", "--pool", "geoseg-cpu", "--run-once"],
-        env=env,
-        cwd=REPO,
-        stdout=worker_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    cmd = [PREFECT, "worker", "start", "--pool", "geoseg-cpu", "--run-once"]
+    with spawned(cmd, env, tmp_path / "worker.log") as worker:
         deadline = time.monotonic() + 300
         while True:
             state = api("GET", f"{url}/flow_runs/{run['id']}").json()["state"]
@@ -140,11 +138,6 @@ def test_deploy_run_and_read_artifacts(
             assert time.monotonic() < deadline, f"run still {state['type']} after 300 s"
             time.sleep(2)
         worker.wait(timeout=120)
-    finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
-        worker_log.close()
     assert state["type"] == "COMPLETED", (tmp_path / "worker.log").read_text()[-3000:]
     assert worker.returncode == 0
 
