@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
-import rasterio
 
 from geoseg import __version__, indices
 from geoseg.chunkstore import ChunkStore, file_identity, fingerprint
 from geoseg.dates import raster_date
-from geoseg.engine import GDAL_CACHE_MB, Engine, InProcessEngine, Job, run_chunks
+from geoseg.engine import Engine, InProcessEngine, Job, run_chunks
 from geoseg.errors import GeosegError, InputError, OutputError
 from geoseg.io import cog, gpkg, stac_item, styles
 from geoseg.io.reader import open_scene
 from geoseg.io.scene import Grid, Scene
 from geoseg.models.bundle import Bundle, ClassInfo, load_bundle
 from geoseg.predict import Predictor, resolve_device
+from geoseg.staging import commit, staging
 from geoseg.stats import AreaAccumulator, pixel_area_m2, polygon_measures, row_areas_m2
 from geoseg.tiling import TileGrid
 from geoseg.vectorize import polygonize, sieve_pixels
@@ -171,11 +171,11 @@ def classify(
     scene, bundle, opts = check_inputs(scene, model, options, read_options)
     out = _prepare_out_dir(Path(out_dir))
     report = progress or _no_progress
-    with _staging(out, scene) as staging:
-        seg = _segment(scene, bundle, opts, out, staging, report)
-        vectors = _vectorize(seg, staging, staging, opts, report) if opts.vectorize else None
-        result = _summarize(seg, vectors, staging)
-        _commit(staging, result.outputs)
+    with staging(out, scene_stem(scene)) as folder:
+        seg = _segment(scene, bundle, opts, out, folder, report)
+        vectors = _vectorize(seg, folder, folder, opts, report) if opts.vectorize else None
+        result = _summarize(seg, vectors, folder)
+        commit(folder, result.outputs)
     return result
 
 
@@ -191,9 +191,9 @@ def segment(
     with the exact class-area table; written atomically."""
     scene, bundle, opts = check_inputs(scene, model, options, read_options)
     out = _prepare_out_dir(Path(out_dir))
-    with _staging(out, scene) as staging:
-        seg = _segment(scene, bundle, opts, out, staging, progress or _no_progress)
-        _commit(staging, seg.outputs)
+    with staging(out, scene_stem(scene)) as folder:
+        seg = _segment(scene, bundle, opts, out, folder, progress or _no_progress)
+        commit(folder, seg.outputs)
     return seg
 
 
@@ -203,21 +203,21 @@ def vectorize(
     """Second stage of ``classify``: polygons of a segmentation's class raster into its
     GeoPackage (sieved and simplified per ``options``), with the QGIS default style."""
     opts = options or Options()
-    with _staging(seg.out_dir, seg.stem) as staging:
-        vectors = _vectorize(seg, seg.out_dir, staging, opts, progress or _no_progress)
-        _commit(staging, [vectors.path])
+    with staging(seg.out_dir, seg.stem) as folder:
+        vectors = _vectorize(seg, seg.out_dir, folder, opts, progress or _no_progress)
+        commit(folder, [vectors.path])
     return vectors
 
 
 def summarize(seg: Segmentation, vectors: Vectors | None = None) -> ClassifyResult:
     """Last stage of ``classify``: the area table as CSV and JSON (and as a table in the
     GeoPackage when there are polygons)."""
-    with _staging(seg.out_dir, seg.stem) as staging:
+    with staging(seg.out_dir, seg.stem) as folder:
         if vectors is not None:
-            shutil.copy2(vectors.path, staging / vectors.path.name)
-        result = _summarize(seg, vectors, staging)
+            shutil.copy2(vectors.path, folder / vectors.path.name)
+        result = _summarize(seg, vectors, folder)
         written = [result.stats_csv, result.stats_json, result.polygons, result.stac_item]
-        _commit(staging, [p for p in written if p is not None])
+        commit(folder, [p for p in written if p is not None])
     return result
 
 
@@ -265,27 +265,6 @@ def output_paths(out_dir: Path, stem: str, opts: Options) -> dict[str, Path]:
     paths["stats_csv"] = out_dir / f"{stem}_stats.csv"
     paths["stats_json"] = out_dir / f"{stem}_stats.json"
     return paths
-
-
-@contextmanager
-def _staging(out: Path, scene: Scene | str) -> Iterator[Path]:
-    """A hidden folder beside the outputs (same file system: renames are atomic), always removed."""
-    stem = scene if isinstance(scene, str) else scene_stem(scene)
-    staging = Path(tempfile.mkdtemp(prefix=f".geoseg-{stem}-", dir=out))
-    try:
-        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-            yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _commit(staging: Path, outputs: list[Path]) -> None:
-    """Move staged files (and their .aux.xml sidecars) to their final paths."""
-    for path in outputs:
-        os.replace(staging / path.name, path)
-        aux = staging / (path.name + ".aux.xml")
-        if aux.exists():
-            os.replace(aux, path.with_name(aux.name))
 
 
 def _no_progress(phase: str, done: int, total: int) -> None:

@@ -82,6 +82,8 @@ class TrainConfig(BaseModel):
     loss: list[LossTerm] = Field(
         default_factory=lambda: [LossTerm(name="wce"), LossTerm(name="dice", weight=0.5)]
     )
+    # share of chips drawn around a pixel of a uniformly picked class (0: by labelled pixels only)
+    balanced_chips: float = Field(default=0.0, ge=0, le=1)
     class_weights: Literal["auto", "none"] | list[float] = "auto"
     min_class_share: float = 0.005  # classes below this share of val pixels leave the mIoU
     augment: AugmentConfig = Field(default_factory=AugmentConfig)

@@ -199,7 +199,10 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """``length`` random chips per epoch; chip ``i`` of epoch ``e`` depends only on (seed, e, i).
 
     Scenes are drawn in proportion to their labelled pixels; chips with under 10 % labelled pixels
-    are redrawn (a few times) so steps are not wasted on nodata.
+    are redrawn (a few times) so steps are not wasted on nodata. With ``balance`` > 0 that share
+    of chips is instead drawn around a pixel of a class picked uniformly among the classes present
+    (class-aware sampling, Shen et al. 2016): rare classes such as grass or shrub are seen in
+    context far more often than their pixel share would allow.
     """
 
     def __init__(
@@ -216,6 +219,8 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         gain: float = 0.05,
         brightness: float = 0.05,
         offset: float = 0.005,
+        balance: float = 0.0,
+        n_classes: int = 0,
     ) -> None:
         self.scenes = list(scenes)
         self.bands, self.index_names = list(bands), list(index_names)
@@ -230,6 +235,8 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         if labelled.sum() == 0:
             raise InputError("no labelled pixels in the training scenes", None, "check the labels")
         self.p = labelled / labelled.sum()
+        self.balance = balance
+        self._by_class = _class_pixels(self.scenes, n_classes) if balance > 0 else []
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -240,10 +247,14 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, i])
         for _ in range(5):
-            scene = self.scenes[int(rng.choice(len(self.scenes), p=self.p))]
+            if self._by_class and rng.random() < self.balance:
+                scene, r, c = self._around_class(rng)
+            else:
+                scene = self.scenes[int(rng.choice(len(self.scenes), p=self.p))]
+                h, w = scene.shape
+                r = int(rng.integers(0, max(h - self.chip, 0) + 1))
+                c = int(rng.integers(0, max(w - self.chip, 0) + 1))
             h, w = scene.shape
-            r = int(rng.integers(0, max(h - self.chip, 0) + 1))
-            c = int(rng.integers(0, max(w - self.chip, 0) + 1))
             win = Window(c, r, min(self.chip, w - c), min(self.chip, h - r))
             refl, valid, label = scene.read(win)
             if (label != IGNORE).mean() >= 0.1:
@@ -257,6 +268,37 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(
             np.ascontiguousarray(label).astype(np.int64)
         )
+
+    def _around_class(self, rng: np.random.Generator) -> tuple[LabelledScene, int, int]:
+        """A scene and chip origin whose chip holds a pixel of a uniformly drawn class (placed at
+        a random position in the chip, so rare pixels are not always at its centre)."""
+        where, flat = self._by_class[int(rng.integers(len(self._by_class)))]
+        j = int(rng.integers(len(flat)))
+        scene = self.scenes[int(where[j])]
+        h, w = scene.shape
+        pr, pc = divmod(int(flat[j]), w)
+        r = min(max(pr - int(rng.integers(0, self.chip)), 0), max(h - self.chip, 0))
+        c = min(max(pc - int(rng.integers(0, self.chip)), 0), max(w - self.chip, 0))
+        return scene, r, c
+
+
+#: Every n-th pixel of a class is a possible chip anchor: keeps the index small (chips overlap
+#: anyway) while every region of a class stays reachable.
+ANCHOR_STEP = 4
+
+
+def _class_pixels(
+    scenes: Sequence[LabelledScene], n_classes: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per class present: (scene index, flat pixel index) of its anchor pixels."""
+    out = []
+    for k in range(n_classes):
+        flats = [np.flatnonzero(s.label.ravel() == k)[::ANCHOR_STEP] for s in scenes]
+        if sum(len(f) for f in flats) == 0:
+            continue
+        where = np.concatenate([np.full(len(f), i, dtype=np.int32) for i, f in enumerate(flats)])
+        out.append((where, np.concatenate(flats)))
+    return out
 
 
 def _pad(x: np.ndarray, label: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -192,6 +192,8 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
         gain=cfg.augment.gain,
         brightness=cfg.augment.brightness,
         offset=cfg.augment.offset,
+        balance=cfg.balanced_chips,
+        n_classes=len(cfg.classes),
     )
     generator = torch.Generator().manual_seed(cfg.seed)
     loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=False, generator=generator)

@@ -135,3 +135,26 @@ def test_chips_are_seeded_padded_and_ignore_nodata(norcia: LabelledScene) -> Non
     assert (x == x2).all() and (y == y2).all()  # same (seed, epoch, index) -> same chip
     data.set_epoch(1)
     assert not (data[0][0] == x).all()
+
+
+def test_balanced_chips_reach_rare_classes(norcia: LabelledScene) -> None:
+    """Water holds 0.1 % of Norcia's labels (bare 0.2 %); class-aware chips find them every
+    few draws, chips drawn by labelled pixels almost never."""
+    mean, std = np.zeros(12, np.float32), np.ones(12, np.float32)
+
+    def chips_holding(balance: float) -> np.ndarray:
+        data = ChipDataset(
+            [norcia], BANDS, ["NDVI", "NDWI"], mean, std, chip_size=32, length=300,
+            d4=False, gain=0, brightness=0, offset=0, balance=balance, n_classes=9,
+        )  # fmt: skip
+        seen = np.zeros(9, dtype=int)
+        for i in range(len(data)):
+            y = data[i][1].numpy()
+            seen += np.isin(np.arange(9), y)
+        return seen
+
+    plain, balanced = chips_holding(0.0), chips_holding(1.0)
+    present = [0, 1, 2, 4, 5, 6, 7]  # Norcia has no flooded vegetation or snow
+    assert (balanced[present] >= 300 / len(present) * 0.6).all()  # ~1/7 of chips each, or more
+    assert balanced[[3, 8]].sum() == 0  # absent classes are never drawn
+    assert balanced[0] >= 10 * max(plain[0], 1) and balanced[7] >= 2 * plain[7]
