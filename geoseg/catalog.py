@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from geoseg.errors import InputError
 from geoseg.io.reader import open_scene
-from geoseg.models.bundle import load_bundle
+from geoseg.models.bundle import DEFAULT_BUNDLE, WEIGHTS_FILE, Bundle, load_bundle
 from geoseg.pipeline import Options, output_paths, result_options, scene_stem, source_identity
 
 
@@ -168,13 +169,30 @@ def is_done(request: SceneRequest) -> bool:
         summary = json.loads(paths["stats_json"].read_text())
     except (OSError, ValueError):
         return False
-    bundle = load_bundle(request.model)
+    bundle = _bundle(request.model)
     return (
         summary.get("model", {}).get("sha256") == bundle.sha256
         and summary.get("source_id") == source_identity(scene)
         and summary.get("options") == result_options(request.options, bundle)
         and all(p.exists() for p in paths.values())
     )
+
+
+def _bundle(model: str | None) -> Bundle:
+    """The bundle, loaded once per catalogue run rather than once per scene (reloaded when its
+    weights file changes)."""
+    root = Path(model) if model else DEFAULT_BUNDLE
+    weights = root / WEIGHTS_FILE if root.is_dir() else root
+    try:
+        stat = weights.stat()
+    except OSError:
+        return load_bundle(model)  # it reports what is missing
+    return _cached_bundle(str(root.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _cached_bundle(root: str, mtime_ns: int, size: int) -> Bundle:
+    return load_bundle(root)
 
 
 def _first_error(exc: ValidationError) -> str:

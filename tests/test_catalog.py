@@ -112,3 +112,27 @@ def test_done_on_a_missing_scene_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(geoseg.GeosegError):
         is_done(SceneRequest(scene=str(tmp_path / "gone.tif"), out_dir=str(tmp_path)))
     assert BEIRUT.exists()
+
+
+def test_done_checks_load_the_bundle_once_until_it_changes(
+    tmp_path: Path, bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geoseg.catalog as catalog
+    from tests.conftest import make_bundle
+
+    loads: list[str] = []
+    real = catalog.load_bundle
+    monkeypatch.setattr(catalog, "load_bundle", lambda p=None: loads.append(str(p)) or real(p))
+    catalog._cached_bundle.cache_clear()
+    model = make_bundle(tmp_path / "model", seed=1).path
+    reqs = [SceneRequest(scene=str(NORCIA), out_dir=str(tmp_path / f"o{i}"), model=str(model))
+            for i in range(3)]  # fmt: skip
+    for i in range(3):  # a stats file from some earlier run: the model must be compared
+        (tmp_path / f"o{i}").mkdir()
+        (tmp_path / f"o{i}" / f"{NORCIA.name}_stats.json").write_text("{}")
+    assert not any(is_done(r) for r in reqs)
+    assert len(loads) == 1  # one load for three scenes
+    first = catalog._bundle(str(model)).sha256
+    make_bundle(tmp_path / "model", seed=2)  # retrained in place: new weights
+    assert not is_done(reqs[0]) and len(loads) == 2
+    assert catalog._bundle(str(model)).sha256 != first
