@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import dask
 from distributed import Client, LocalCluster, as_completed
 
 from geoseg.blend import ChunkOutput
@@ -82,13 +83,15 @@ class DaskEngine:
     def outputs(self, job: Job, todo: Sequence[ChunkKey]) -> Iterator[ChunkOutput]:
         spec_json, weights = self.bundle.to_bytes()
         # A task, not scattered data: if the worker holding it dies, the scheduler recomputes it
-        # (scattered data would be lost and every chunk depending on it cancelled).
-        model = self.client.submit(
-            _payload,
-            (spec_json, weights, self.bundle.sha256),
-            pure=False,
-            key=f"geoseg-model-{self.bundle.model_hash}-{uuid.uuid4().hex[:8]}",
-        )
+        # (scattered data would be lost and every chunk depending on it cancelled). Its tens of
+        # MB are sent once, on purpose: Dask's large-graph warning would only alarm users.
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "2GiB"}):
+            model = self.client.submit(
+                _payload,
+                (spec_json, weights, self.bundle.sha256),
+                pure=False,
+                key=f"geoseg-model-{self.bundle.model_hash}-{uuid.uuid4().hex[:8]}",
+            )
         keys = iter(todo)
         run = uuid.uuid4().hex[:8]
         running = as_completed()

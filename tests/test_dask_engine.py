@@ -59,6 +59,39 @@ def test_local_cluster_matches_in_process(
         assert (_classes(res.classes) != reference).mean() <= MAX_FLIPS
 
 
+@pytest.mark.filterwarnings("error::UserWarning")  # e.g. Dask's "large graph" for the model
+def test_masks_travel_to_the_workers(bundle_dir: Path, tmp_path: Path) -> None:
+    """A user mask (at 20 m, a stripe across several chunks) gives the same nodata and the same
+    classes on workers as in this process."""
+    from affine import Affine
+
+    from geoseg.io.reader import open_scene
+
+    grid = open_scene(BEIRUT).grid
+    mask = np.zeros((grid.height // 2, grid.width // 2), dtype=np.uint8)
+    mask[100:180, :] = 1
+    t = grid.transform
+    with rasterio.open(
+        tmp_path / "mask.tif", "w", driver="GTiff", width=mask.shape[1], height=mask.shape[0],
+        count=1, dtype="uint8", crs=grid.crs, transform=t * Affine.scale(2),
+    ) as dst:  # fmt: skip
+        dst.write(mask, 1)
+    runs = {}
+    for engine in ("inprocess", "local"):
+        res = geoseg.classify(
+            BEIRUT,
+            tmp_path / engine,
+            model=bundle_dir,
+            options=Options(engine=engine, workers=2, **SMALL),
+            mask=tmp_path / "mask.tif",
+        )
+        runs[engine] = (_classes(res.classes), json.loads(res.stats_json.read_text()))
+    (cls_in, stats_in), (cls_dask, stats_dask) = runs["inprocess"], runs["local"]
+    assert (cls_in[200:360] == 255).all() and stats_in["masked_pixels"] > 0
+    assert stats_dask["masked_pixels"] == stats_in["masked_pixels"]
+    assert (cls_dask != cls_in).mean() <= MAX_FLIPS
+
+
 class Cluster:
     """A real scheduler and worker processes on 127.0.0.1."""
 
