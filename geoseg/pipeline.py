@@ -480,7 +480,8 @@ def _segment(
 #: cluster's start-up (seconds) and second copy of the model do not pay off below that.
 SMALL_SCENE_PIXELS = 4 * 2048 * 2048
 #: Below this many cores PyTorch's own threads use the machine as well as worker processes do
-#: (2 cores, full scene: in-process 158 s, two workers 166 s; bench/RESULTS.md).
+#: (2 cores, full scene, two runs: in-process 158 and 193 s, two workers 166 and 177 s;
+#: bench/RESULTS.md): not worth a second copy of the model and a cluster's start-up.
 LOCAL_CLUSTER_MIN_CORES = 8
 
 
