@@ -182,9 +182,10 @@ def _bundle(model: str | None) -> Bundle:
     """The bundle, loaded once per catalogue run rather than once per scene (reloaded when its
     weights file changes)."""
     root = Path(model) if model else DEFAULT_BUNDLE
-    weights = root / WEIGHTS_FILE if root.is_dir() else root
+    if root.is_file():  # bundle.json or the weights file: load_bundle takes their folder
+        root = root.parent
     try:
-        stat = weights.stat()
+        stat = (root / WEIGHTS_FILE).stat()
     except OSError:
         return load_bundle(model)  # it reports what is missing
     return _cached_bundle(str(root.resolve()), stat.st_mtime_ns, stat.st_size)

@@ -250,10 +250,7 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             if self._by_class and rng.random() < self.balance:
                 scene, r, c = self._around_class(rng)
             else:
-                scene = self.scenes[int(rng.choice(len(self.scenes), p=self.p))]
-                h, w = scene.shape
-                r = int(rng.integers(0, max(h - self.chip, 0) + 1))
-                c = int(rng.integers(0, max(w - self.chip, 0) + 1))
+                scene, r, c = self._by_pixels(rng)
             h, w = scene.shape
             win = Window(c, r, min(self.chip, w - c), min(self.chip, h - r))
             refl, valid, label = scene.read(win)
@@ -268,6 +265,14 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(
             np.ascontiguousarray(label).astype(np.int64)
         )
+
+    def _by_pixels(self, rng: np.random.Generator) -> tuple[LabelledScene, int, int]:
+        """A scene drawn by its share of labelled pixels and a chip origin anywhere in it."""
+        scene = self.scenes[int(rng.choice(len(self.scenes), p=self.p))]
+        h, w = scene.shape
+        r = int(rng.integers(0, max(h - self.chip, 0) + 1))
+        c = int(rng.integers(0, max(w - self.chip, 0) + 1))
+        return scene, r, c
 
     def _around_class(self, rng: np.random.Generator) -> tuple[LabelledScene, int, int]:
         """A scene and chip origin whose chip holds a pixel of a uniformly drawn class (placed at
