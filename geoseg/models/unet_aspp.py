@@ -3,6 +3,9 @@
 The ASPP block (1×1 conv, three atrous 3×3 convs, image pooling) gives the deepest stage a
 multi-scale context before the U-Net decoder restores full resolution through the skips: land cover
 needs both the texture of a field and the layout of a town.
+
+Image pooling averages over the whole input, so a pixel's class then depends on which tile it falls
+in; ``aspp_pooling=False`` drops that branch and makes the network local, hence tile-size invariant.
 """
 
 from __future__ import annotations
@@ -11,10 +14,26 @@ from collections.abc import Sequence
 
 import torch
 from segmentation_models_pytorch.base import SegmentationHead
-from segmentation_models_pytorch.decoders.deeplabv3.decoder import ASPP
+from segmentation_models_pytorch.decoders.deeplabv3.decoder import ASPP, ASPPPooling
 from segmentation_models_pytorch.decoders.unet.decoder import UnetDecoder
 from segmentation_models_pytorch.encoders import get_encoder
 from torch import nn
+
+
+class LocalASPP(ASPP):
+    """smp's ASPP without its image-pooling branch: every output depends on a bounded window."""
+
+    convs: nn.ModuleList
+    project: nn.Sequential
+
+    def __init__(
+        self, in_channels: int, out_channels: int, rates: Sequence[int], dropout: float
+    ) -> None:
+        super().__init__(in_channels, out_channels, tuple(rates), False, dropout)
+        self.convs = nn.ModuleList(c for c in self.convs if not isinstance(c, ASPPPooling))
+        self.project[0] = nn.Conv2d(
+            len(self.convs) * out_channels, out_channels, kernel_size=1, bias=False
+        )
 
 
 class UnetASPP(nn.Module):
@@ -28,6 +47,7 @@ class UnetASPP(nn.Module):
         aspp_channels: int = 128,
         aspp_rates: Sequence[int] = (2, 4, 6),
         aspp_dropout: float = 0.1,
+        aspp_pooling: bool = True,
     ) -> None:
         super().__init__()
         if len(aspp_rates) != 3:
@@ -38,7 +58,11 @@ class UnetASPP(nn.Module):
             encoder_name, in_channels=in_channels, depth=encoder_depth, weights=None
         )
         channels = list(self.encoder.out_channels)
-        self.aspp = ASPP(channels[-1], aspp_channels, tuple(aspp_rates), False, aspp_dropout)
+        self.aspp: nn.Module = (
+            ASPP(channels[-1], aspp_channels, tuple(aspp_rates), False, aspp_dropout)
+            if aspp_pooling
+            else LocalASPP(channels[-1], aspp_channels, aspp_rates, aspp_dropout)
+        )
         self.decoder = UnetDecoder(
             encoder_channels=[*channels[:-1], aspp_channels],
             decoder_channels=list(decoder_channels),
@@ -50,3 +74,20 @@ class UnetASPP(nn.Module):
         features = list(self.encoder(x))
         features[-1] = self.aspp(features[-1])
         return self.head(self.decoder(features))
+
+
+def fold_image_pooling(
+    state: dict[str, torch.Tensor], pooled: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """A pooling UnetASPP's weights for the same network with a :class:`LocalASPP`.
+
+    The pooling branch adds ``W_pool @ pooled`` before the projection's BatchNorm; with ``pooled``
+    fixed (its mean over typical tiles) that is a constant, which the BatchNorm mean absorbs.
+    """
+    out = {k: v for k, v in state.items() if not k.startswith("aspp.convs.4.")}
+    weight = out["aspp.project.0.weight"]
+    n = pooled.numel()
+    out["aspp.project.0.weight"] = weight[:, :-n]
+    shift = weight[:, -n:, 0, 0].float() @ pooled.float()
+    out["aspp.project.1.running_mean"] = out["aspp.project.1.running_mean"] - shift
+    return out

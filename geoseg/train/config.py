@@ -67,14 +67,18 @@ class TrainConfig(BaseModel):
     architecture: str = "unet_aspp"
     encoder: str = "resnet18"
     model_params: dict[str, Any] = Field(default_factory=dict)
+    init: Path | None = None  # start from this bundle's weights (fine-tuning) instead of random
     tile_size: int = 512
     overlap: int = 64
     fp16_weights: bool = True  # halve the shipped bundle; weights are cast back to fp32 on load
 
     chip_size: int = Field(default=256, ge=32)
+    # Per batch, a chip size drawn from these (empty: chip_size only). Tiles of different sizes
+    # give a pixel different context; training on several keeps tiled maps alike across sizes.
+    chip_sizes: list[int] = Field(default_factory=list)
     batch_size: int = Field(default=8, ge=1)
     chips_per_epoch: int = Field(default=800, ge=1)
-    epochs: int = Field(default=30, ge=1)
+    epochs: int = Field(default=30, ge=0)  # 0: write the init weights as they start
     max_minutes: float | None = None  # wall-clock budget: stop (keeping the best) when spent
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=1e-4, ge=0)
@@ -91,12 +95,22 @@ class TrainConfig(BaseModel):
     # Precise BatchNorm: re-estimate BN statistics with the final weights over this many batches
     # (0: off). Running averages of batch-8 statistics lag the weights and make results noisy.
     precise_bn_batches: int = Field(default=0, ge=0)
+    # Validate, select and ship an exponential moving average of the weights and BN statistics
+    # (per step; 0: off). Averaging over ~1/(1-decay) steps smooths the noise of small batches.
+    ema_decay: float = Field(default=0.0, ge=0, lt=1)
     seed: int = 0
     device: str = "auto"
     amp: bool | None = None  # default: on for CUDA
     threads: int | None = None
     checkpoint: Path | None = None  # default: <output>.ckpt
     resume: bool = False
+
+    @field_validator("chip_sizes")
+    @classmethod
+    def _sizes(cls, v: list[int]) -> list[int]:
+        if any(s < 32 for s in v):
+            raise ValueError("chip sizes must be at least 32")
+        return v
 
     @field_validator("classes")
     @classmethod
@@ -121,7 +135,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
             text = file.read_text()
             loaded = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
         except (ValueError, yaml.YAMLError) as exc:
-            raise InputError(f"cannot parse config: {exc}", file, "fix the YAML/JSON") from exc
+            raise InputError(
+                f"cannot parse config: {_one_line(exc)}", file, "fix the YAML/JSON"
+            ) from exc
         if not isinstance(loaded, dict):
             raise InputError("config must be a mapping of options", file, "see configs/")
         data = _resolve(loaded, file.resolve().parent)
@@ -138,6 +154,14 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
         ) from exc
 
 
+def _one_line(exc: Exception) -> str:
+    """YAML errors span several lines (with a source excerpt); keep the problem and its place."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{exc.problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _resolve(data: dict[str, Any], base: Path) -> dict[str, Any]:
     """Paths in a config file are relative to the file; on the command line, to the cwd."""
     out = dict(data)
@@ -146,7 +170,7 @@ def _resolve(data: dict[str, Any], base: Path) -> dict[str, Any]:
             out[key] = [out[key]]
         if key in out:
             out[key] = [_rel(base, p) for p in out[key]]
-    for key in ("output", "checkpoint"):
+    for key in ("output", "checkpoint", "init"):
         if out.get(key) is not None:
             out[key] = _rel(base, out[key])
     return out

@@ -221,11 +221,14 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         offset: float = 0.005,
         balance: float = 0.0,
         n_classes: int = 0,
+        sizes: Sequence[int] = (),
+        batch_size: int = 1,
     ) -> None:
         self.scenes = list(scenes)
         self.bands, self.index_names = list(bands), list(index_names)
         self.mean, self.std = mean, std
         self.chip = chip_size
+        self.sizes, self.batch_size = list(sizes), batch_size
         self.length = length
         self.seed = seed
         self.epoch = 0
@@ -244,37 +247,45 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def __len__(self) -> int:
         return self.length
 
+    def chip_size(self, i: int) -> int:
+        """Chip ``i``'s size: one per batch (a batch stacks equal chips), drawn from ``sizes``."""
+        if not self.sizes:
+            return self.chip
+        rng = np.random.default_rng([self.seed, self.epoch, i // self.batch_size, 1])
+        return self.sizes[int(rng.integers(len(self.sizes)))]
+
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, i])
+        size = self.chip_size(i)
         for _ in range(5):
             if self._by_class and rng.random() < self.balance:
-                scene, r, c = self._around_class(rng)
+                scene, r, c = self._around_class(rng, size)
             else:
-                scene, r, c = self._by_pixels(rng)
+                scene, r, c = self._by_pixels(rng, size)
             h, w = scene.shape
-            win = Window(c, r, min(self.chip, w - c), min(self.chip, h - r))
+            win = Window(c, r, min(size, w - c), min(size, h - r))
             refl, valid, label = scene.read(win)
             if (label != IGNORE).mean() >= 0.1:
                 break
         if any(self.jitter):
             refl = jitter(refl, valid, rng, *self.jitter)
         x = features(refl, valid, self.bands, self.index_names, self.mean, self.std)
-        x, label = _pad(x, label, self.chip)
+        x, label = _pad(x, label, size)
         if self.d4:
             x, label = d4(x, label, int(rng.integers(0, 8)))
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(
             np.ascontiguousarray(label).astype(np.int64)
         )
 
-    def _by_pixels(self, rng: np.random.Generator) -> tuple[LabelledScene, int, int]:
+    def _by_pixels(self, rng: np.random.Generator, size: int) -> tuple[LabelledScene, int, int]:
         """A scene drawn by its share of labelled pixels and a chip origin anywhere in it."""
         scene = self.scenes[int(rng.choice(len(self.scenes), p=self.p))]
         h, w = scene.shape
-        r = int(rng.integers(0, max(h - self.chip, 0) + 1))
-        c = int(rng.integers(0, max(w - self.chip, 0) + 1))
+        r = int(rng.integers(0, max(h - size, 0) + 1))
+        c = int(rng.integers(0, max(w - size, 0) + 1))
         return scene, r, c
 
-    def _around_class(self, rng: np.random.Generator) -> tuple[LabelledScene, int, int]:
+    def _around_class(self, rng: np.random.Generator, size: int) -> tuple[LabelledScene, int, int]:
         """A scene and chip origin whose chip holds a pixel of a uniformly drawn class (placed at
         a random position in the chip, so rare pixels are not always at its centre)."""
         where, flat = self._by_class[int(rng.integers(len(self._by_class)))]
@@ -282,8 +293,8 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         scene = self.scenes[int(where[j])]
         h, w = scene.shape
         pr, pc = divmod(int(flat[j]), w)
-        r = min(max(pr - int(rng.integers(0, self.chip)), 0), max(h - self.chip, 0))
-        c = min(max(pc - int(rng.integers(0, self.chip)), 0), max(w - self.chip, 0))
+        r = min(max(pr - int(rng.integers(0, size)), 0), max(h - size, 0))
+        c = min(max(pc - int(rng.integers(0, size)), 0), max(w - size, 0))
         return scene, r, c
 
 

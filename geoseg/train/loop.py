@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from rasterio.windows import Window
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from geoseg import __version__
@@ -41,6 +42,7 @@ from geoseg.train.dataset import (
     normalisation,
 )
 from geoseg.train.losses import CombinedLoss, class_weights
+from geoseg.train.warm_start import warm_start
 
 log = logging.getLogger("geoseg.train")
 Report = Callable[[str], None]
@@ -139,7 +141,13 @@ _RUNTIME_KEYS = {
 def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, ckpt: Path) -> None:
     """A checkpoint continues only the run that wrote it (same data, model and schedule)."""
     now = cfg.model_dump(mode="json")
-    changed = sorted(k for k in now if k not in _RUNTIME_KEYS and saved.get(k) != now[k])
+    # A setting added after the checkpoint was written counts as its default.
+    defaults = {
+        k: f.get_default(call_default_factory=True) for k, f in TrainConfig.model_fields.items()
+    }
+    changed = sorted(
+        k for k in now if k not in _RUNTIME_KEYS and saved.get(k, defaults[k]) != now[k]
+    )
     if changed:
         raise InputError(
             f"checkpoint was written with other settings ({', '.join(changed)})",
@@ -194,6 +202,8 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
         offset=cfg.augment.offset,
         balance=cfg.balanced_chips,
         n_classes=len(cfg.classes),
+        sizes=cfg.chip_sizes,
+        batch_size=cfg.batch_size,
     )
     generator = torch.Generator().manual_seed(cfg.seed)
     loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=False, generator=generator)
@@ -201,19 +211,27 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
     in_ch = len(cfg.bands) + len(cfg.indices)
     network = build_model(cfg.architecture, cfg.encoder, in_ch, n_classes, **cfg.model_params)
     network.to(device)
+    if cfg.init is not None and not (cfg.resume and cfg.checkpoint_path.is_file()):
+        say(f"starting from {warm_start(network, cfg, data, device)}")
     criterion = CombinedLoss(cfg.loss, n_classes, weights).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * len(loader)
     scheduler: torch.optim.lr_scheduler.LRScheduler
-    if cfg.schedule == "onecycle":
+    if cfg.schedule == "onecycle" and steps > 0:
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=cfg.lr, total_steps=steps, pct_start=0.1
         )
-    elif cfg.schedule == "cosine":
+    elif cfg.schedule == "cosine" and steps > 0:
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     else:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
     scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+    ema = (
+        AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+        if cfg.ema_decay
+        else None
+    )
+    evaluated = ema.module if ema is not None else network  # what is validated and shipped
 
     first_epoch, best_miou, best_epoch, stale = 0, -1.0, -1, 0
     best_state: dict[str, torch.Tensor] | None = None
@@ -227,6 +245,8 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])  # same ema_decay, so the checkpoint has one
         first_epoch, best_miou, best_epoch = (
             state["epoch"] + 1,
             state["best_miou"],
@@ -253,6 +273,8 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
+            if ema is not None:
+                ema.update_parameters(network)
             total += loss.item()
             batches += 1
         entry: dict[str, Any] = {
@@ -262,7 +284,9 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
             "train_s": round(time.time() - t0, 1),
         }
         if val_scenes:
-            m = metrics(validate(network, val_scenes, cfg, mean, std, device), val_names, min_share)
+            m = metrics(
+                validate(evaluated, val_scenes, cfg, mean, std, device), val_names, min_share
+            )
             entry.update(val_oa=m["overall_accuracy"], val_miou=m["miou"])
             score = m["miou"] or 0.0
         else:
@@ -270,7 +294,7 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
         improved = score > best_miou
         if improved:
             best_miou, best_epoch, stale = score, epoch, 0
-            best_state = _state_fp32(network)
+            best_state = _state_fp32(evaluated)
         else:
             stale += 1
         history.append(entry)
@@ -283,6 +307,7 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict(),
+                "ema": ema.state_dict() if ema is not None else None,
                 "epoch": epoch,
                 "best_miou": best_miou,
                 "best_epoch": best_epoch,
@@ -300,12 +325,15 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
         if cfg.max_minutes is not None and elapsed > cfg.max_minutes * 60:
             stopped = f"time budget of {cfg.max_minutes} min spent"
             break
-    say(f"{stopped}; best epoch {best_epoch} (val mIoU {best_miou:.4f})")
+    if history:
+        say(f"{stopped}; best epoch {best_epoch} (val mIoU {best_miou:.4f})")
+    else:
+        say("no epoch run: the starting weights are validated and written")
 
     if cfg.precise_bn_batches and val_scenes:
         # Recalibrate the last and the best epoch's weights; keep whichever validates better.
         data.set_epoch(cfg.epochs)  # fresh chips, none seen in training
-        candidates = {"last": _state_fp32(network)}
+        candidates = {"last": _state_fp32(evaluated)}
         last_epoch = history[-1]["epoch"] if history else -1
         if best_state is not None and best_epoch != last_epoch:
             candidates["best"] = best_state
@@ -322,8 +350,11 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
         selected = f"{chosen} epoch weights with precise BN ({cfg.precise_bn_batches} batches)"
     else:
         selected = f"epoch {best_epoch} (best validation mIoU)"
-    if best_state is not None:
-        network.load_state_dict(best_state)
+        if best_state is None:
+            selected = "the starting weights (no epoch run)"
+        elif ema is not None:
+            selected += f", weight EMA (decay {cfg.ema_decay})"
+    network.load_state_dict(best_state if best_state is not None else _state_fp32(evaluated))
     if cfg.fp16_weights:
         # Stored half precision (load_state_dict casts back into the fp32 network); measure the
         # validation figures with the weights exactly as users will get them.

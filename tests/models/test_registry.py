@@ -20,14 +20,6 @@ def test_unet_aspp_keeps_the_input_resolution() -> None:
         assert net.eval()(torch.randn(1, 12, 96, 128)).shape == (1, 9, 96, 128)
 
 
-def test_aspp_sits_on_the_deepest_stage() -> None:
-    net = UnetASPP("resnet18", in_channels=4, classes=3, aspp_channels=48)
-    convs = net.aspp.convs
-    assert len(convs) == 5  # 1x1, three atrous, image pooling
-    assert convs[0][0].in_channels == net.encoder.out_channels[-1]
-    assert [c[0].dilation[0] for c in list(convs)[1:4]] == [2, 4, 6]
-
-
 @pytest.mark.parametrize("arch", ["unet", "deeplabv3plus", "fpn"])
 def test_smp_architectures_by_name(arch: str) -> None:
     net = build_model(arch, "resnet18", in_channels=12, classes=9)

@@ -158,3 +158,19 @@ def test_balanced_chips_reach_rare_classes(norcia: LabelledScene) -> None:
     assert (balanced[present] >= 300 / len(present) * 0.6).all()  # ~1/7 of chips each, or more
     assert balanced[[3, 8]].sum() == 0  # absent classes are never drawn
     assert balanced[0] >= 10 * max(plain[0], 1) and balanced[7] >= 2 * plain[7]
+
+
+def test_chip_sizes_are_drawn_per_batch(norcia: LabelledScene) -> None:
+    """Every chip of a batch has its batch's size (so they stack); both sizes occur."""
+    mean, std = np.zeros(12, np.float32), np.ones(12, np.float32)
+    data = ChipDataset(
+        [norcia], BANDS, ["NDVI", "NDWI"], mean, std, chip_size=48, length=40,
+        sizes=[32, 64], batch_size=4,
+    )  # fmt: skip
+    sizes = [data[i][0].shape[-1] for i in range(len(data))]
+    batches = [set(sizes[b : b + 4]) for b in range(0, 40, 4)]
+    assert all(len(b) == 1 for b in batches)
+    assert set(sizes) == {32, 64}
+    assert [data[i][1].shape for i in range(4)] == [(sizes[0], sizes[0])] * 4
+    plain = ChipDataset([norcia], BANDS, ["NDVI", "NDWI"], mean, std, chip_size=48, length=4)
+    assert {plain[i][0].shape[-1] for i in range(4)} == {48}

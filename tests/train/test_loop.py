@@ -51,8 +51,21 @@ def test_two_iterations_write_a_usable_bundle(tmp_path: Path) -> None:
     assert out.shape == (1, 9, 64, 64)
 
 
+def test_weight_ema_is_what_gets_validated_and_shipped(tmp_path: Path) -> None:
+    """With a decay near 1 the average never leaves the weights after the first step."""
+    run = {**TINY, "schedule": "constant", "precise_bn_batches": 0}
+    one_step = train(load_config(None, **{**run, "chips_per_epoch": 2}, output=tmp_path / "one"))
+    two_steps = train(load_config(None, **run, output=tmp_path / "two"))
+    ema = train(load_config(None, **run, output=tmp_path / "ema", ema_decay=0.999999))
+    w1, w2, we = (load_file(str(b.path / WEIGHTS_FILE)) for b in (one_step, two_steps, ema))
+    assert not all(torch.equal(w1[k], w2[k]) for k in w1)
+    for k in w1:
+        assert torch.allclose(we[k].float(), w1[k].float(), atol=1e-3), k
+    assert "weight EMA (decay 0.999999)" in ema.spec.provenance["selected"]
+
+
 def test_resume_continues_only_the_same_run(tmp_path: Path) -> None:
-    cfg = {**TINY, "output": "model", "epochs": 2}
+    cfg = {**TINY, "output": "model", "epochs": 2, "ema_decay": 0.9}
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     first = train(tmp_path / "cfg.yaml")
     assert (tmp_path / "model.ckpt").is_file()
@@ -91,3 +104,16 @@ def test_precise_bn_averages_batch_statistics() -> None:
     assert isinstance(bn, torch.nn.BatchNorm2d) and bn.running_mean is not None
     assert float(bn.running_mean) == pytest.approx(1.0)  # mean of 0, 1, 2: an average, not EMA
     assert bn.momentum == 0.1 and not net.training
+
+
+def test_a_checkpoint_from_before_a_new_setting_still_resumes(tmp_path: Path) -> None:
+    """Settings added later (absent from an older checkpoint) count as their defaults."""
+    from geoseg.train.loop import _check_resumable
+
+    cfg = load_config(None, **TINY, output=tmp_path / "model")
+    saved = cfg.model_dump(mode="json")
+    for newer in ("chip_sizes", "ema_decay", "init", "balanced_chips"):
+        del saved[newer]
+    _check_resumable(saved, cfg, tmp_path / "model.ckpt")
+    with pytest.raises(InputError, match=r"other settings \(chip_sizes\)"):
+        _check_resumable(saved, cfg.model_copy(update={"chip_sizes": [64]}), tmp_path / "x")

@@ -1,0 +1,63 @@
+"""Training configs: paths relative to the file, defaults for settings added later, bad configs
+refused with one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geoseg.errors import InputError
+from geoseg.train import load_config
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "cfg.yaml").write_text(
+        "train: data/train\nval: [data/val]\noutput: out/model\ninit: bundles/start\n"
+    )
+    cfg = load_config(tmp_path / "cfg.yaml")
+    assert cfg.train == [tmp_path / "data/train"] and cfg.val == [tmp_path / "data/val"]
+    assert cfg.output == tmp_path / "out/model" and cfg.init == tmp_path / "bundles/start"
+    assert cfg.checkpoint_path == tmp_path / "out/model.ckpt"
+    assert cfg.chip_sizes == [] and cfg.ema_decay == 0.0  # off unless asked for
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("cfg.yaml", None, "config file not found"),
+        ("cfg.yaml", "train: [a\n", "cannot parse config: .* at line 2, column 1"),
+        ("cfg.json", '{"train": ', "cannot parse config: Expecting value"),
+        ("cfg.yaml", "- a list\n", "config must be a mapping"),
+        ("cfg.yaml", "train: x\nchip_sizes: [256, 16]\n", "chip_sizes: Value error, chip sizes"),
+        ("cfg.yaml", "train: x\nema_decay: 1.0\n", "invalid training config: ema_decay"),
+        ("cfg.yaml", "train: x\nloss: [{name: hinge}]\n", "invalid training config: loss.0.name"),
+    ],
+)
+def test_bad_configs_are_refused(tmp_path: Path, name: str, text: str | None, message: str) -> None:
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(InputError, match=message) as err:
+        load_config(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_train_command_exits_2_with_one_line(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from geoseg.train_cli import register
+
+    app = typer.Typer()
+    register(app)
+
+    @app.command()
+    def _other() -> None:  # a second command keeps Typer's sub-command layout
+        pass
+
+    (tmp_path / "cfg.yaml").write_text("train: x\nchip_sizes: [8]\n")
+    res = CliRunner().invoke(app, ["train", "--config", str(tmp_path / "cfg.yaml")])
+    assert res.exit_code == 2
+    assert res.output.strip().count("\n") == 0 and "chip sizes must be at least 32" in res.output
+    assert not (tmp_path / "model").exists()
