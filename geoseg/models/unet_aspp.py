@@ -84,7 +84,9 @@ def fold_image_pooling(
     The pooling branch adds ``W_pool @ pooled`` before the projection's BatchNorm; with ``pooled``
     fixed (its mean over typical tiles) that is a constant, which the BatchNorm mean absorbs.
     """
-    out = {k: v for k, v in state.items() if not k.startswith("aspp.convs.4.")}
+    # smp's ASPP puts the pooling branch last among its convs, and last in the projection's input
+    last = max(int(k.split(".")[2]) for k in state if k.startswith("aspp.convs."))
+    out = {k: v for k, v in state.items() if not k.startswith(f"aspp.convs.{last}.")}
     weight = out["aspp.project.0.weight"]
     n = pooled.numel()
     out["aspp.project.0.weight"] = weight[:, :-n]
