@@ -44,8 +44,8 @@ def case_model_only(model: str | None, batches: int, batch_size: int) -> dict[st
     """The Predictor's own forward (BatchNorm folded, channels-last, softmax) on tiles in memory."""
     import torch
 
+    from geoseg.engine.predict import Predictor
     from geoseg.models.bundle import load_bundle
-    from geoseg.predict import Predictor
 
     bundle = load_bundle(model)
     pred = Predictor(bundle, device="auto", batch_size=batch_size)
@@ -106,7 +106,7 @@ def case_naive(scene: str, model: str | None) -> dict[str, float]:
     from rasterio.windows import Window
 
     import geoseg
-    from geoseg.predict import Predictor
+    from geoseg.engine.predict import Predictor
 
     bundle = geoseg.load_bundle(model)
     pred = Predictor(bundle, device="cpu")

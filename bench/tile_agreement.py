@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers, so the figure is the test's own
 
+from geoseg.classes import NODATA  # noqa: E402
 from geoseg.models.bundle import load_bundle  # noqa: E402
-from geoseg.predict import NODATA  # noqa: E402
 from tests.conftest import BEIRUT, classify_array  # noqa: E402
-from tests.test_predict import near_tile_edges  # noqa: E402
+from tests.engine.test_predict import near_tile_edges  # noqa: E402
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flows import tasks
 from flows.tasks import Checked
-from geoseg.catalog import SceneRequest, is_done, load_catalog
 from geoseg.errors import GeosegError
+from geoseg.run.catalog import SceneRequest, is_done, load_catalog
 
 
 def _exist(paths: list[Path]) -> bool:

@@ -21,10 +21,10 @@ from prefect.context import TaskRunContext
 from prefect.states import State
 from pydantic import BaseModel
 
-from geoseg import pipeline
-from geoseg.catalog import SceneRequest
 from geoseg.errors import GeosegError
-from geoseg.pipeline import ClassifyResult, Segmentation, Vectors
+from geoseg.run import classify as pipeline
+from geoseg.run.catalog import SceneRequest
+from geoseg.run.classify import ClassifyResult, Segmentation, Vectors
 
 
 class Checked(BaseModel):

@@ -4,8 +4,9 @@ Tiles start every ``stride = tile - overlap`` pixels from the scene's upper-left
 ``(a, b)`` owns the ``k × k`` block of tiles starting at tile ``(a·k, b·k)`` and runs each of them
 exactly once; its *core* is the ``k·stride`` square where those tiles start. Pixels near a core's
 upper/left border are also seen by tiles of the chunks above/left, so a core is finished by adding
-their partial sums (see :mod:`geoseg.blend`). Every pixel thus sums the same tiles with the same
-weights however the scene is cut into chunks, which keeps the class raster independent of chunking.
+their partial sums (see :mod:`geoseg.core.blend`). Every pixel thus sums the same tiles with the
+same weights however the scene is cut into chunks, which keeps the class raster independent of
+chunking.
 """
 
 from __future__ import annotations

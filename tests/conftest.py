@@ -114,8 +114,8 @@ def classify_array(
     scene_path: Path, bundle: Bundle, tile: int, overlap: int, chunk_tiles: int, batch_size: int = 4
 ) -> np.ndarray:
     """Run the in-process engine and assemble the class raster in memory (small crops only)."""
-    from geoseg.engine import InProcessEngine, Job, collect, run_chunks
-    from geoseg.predict import Predictor
+    from geoseg.engine.local import InProcessEngine, Job, collect, run_chunks
+    from geoseg.engine.predict import Predictor
     from geoseg.tiling import TileGrid
 
     scene = open_scene(scene_path)

@@ -10,15 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import numpy as np
 import rasterio
 import rasterio.shutil
 from rasterio.windows import Window
 
-from geoseg.io.scene import Grid
-from geoseg.models.bundle import ClassInfo
+from geoseg.classes import NODATA
+from geoseg.io.grid import Grid
 
 BLOCK = 512
 
@@ -32,10 +31,10 @@ class StagedRaster:
         grid: Grid,
         dtype: str = "uint8",
         count: int = 1,
-        nodata: float | None = 255,
+        nodata: float | None = NODATA,
         descriptions: Sequence[str] = (),
         tags: Mapping[str, str] | None = None,
-        colors: Sequence[ClassInfo] = (),
+        colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
     ) -> None:
         self.path = path
         profile: dict[str, Any] = {
@@ -58,10 +57,8 @@ class StagedRaster:
             self._ds.set_band_description(i, text)
         if tags:
             self._ds.update_tags(**tags)
-        if colors:
-            cmap = {c.id: (*c.rgb, 255) for c in colors}
-            cmap[255] = (0, 0, 0, 0)
-            self._ds.write_colormap(1, cmap)
+        if colormap:
+            self._ds.write_colormap(1, colormap)
 
     def write(self, window: Window, data: np.ndarray) -> None:
         self._ds.write(data if data.ndim == 3 else data[None], window=window)
@@ -85,17 +82,3 @@ class StagedRaster:
             BIGTIFF="IF_SAFER",
         )
         return dest
-
-
-def write_category_names(raster: Path, classes: Sequence[ClassInfo]) -> Path:
-    """GDAL PAM sidecar (``.aux.xml``) naming the class values, so GDAL tools show class names."""
-    aux = raster.with_name(raster.name + ".aux.xml")
-    names = {c.id: c.name for c in classes}
-    cats = "".join(
-        f"<Category>{escape(names.get(v, ''))}</Category>" for v in range(max(names) + 1)
-    )
-    aux.write_text(
-        f'<PAMDataset><PAMRasterBand band="1"><CategoryNames>{cats}</CategoryNames>'
-        "</PAMRasterBand></PAMDataset>\n"
-    )
-    return aux

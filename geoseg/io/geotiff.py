@@ -21,7 +21,8 @@ from rasterio.windows import Window
 
 from geoseg.bands import L1C_ORDER, L2A_ORDER, band_in_filename, canonical
 from geoseg.errors import BandError, InputError
-from geoseg.io.scene import BandSource, Grid, Scene
+from geoseg.io.grid import Grid
+from geoseg.io.scene import BandSource, Scene
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt")
 QUANTIFICATION = 10000.0

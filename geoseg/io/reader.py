@@ -7,11 +7,12 @@ way for all kinds, so the rest of the pipeline only ever sees a :class:`~geoseg.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from geoseg.errors import BandError
+from geoseg.errors import BandError, InputError
 from geoseg.io import geotiff, safe, stac
-from geoseg.io.mask import with_masks
+from geoseg.io.masks import SCL_CLOUD_CLASSES, parse_classes, user_mask
 from geoseg.io.scene import Scene
 
 KINDS = ("geotiff", "safe", "safe-zip", "stac")
@@ -58,3 +59,31 @@ def open_scene(
     else:
         scene = safe.open_safe(path, nodata, offset, scale)
     return with_masks(scene, mask, scl_classes, cloud_mask)
+
+
+def with_masks(
+    scene: Scene,
+    mask: str | Path | None = None,
+    scl_classes: str | Sequence[int] | None = None,
+    cloud_mask: bool = True,
+) -> Scene:
+    """The scene with its masks set: the SCL mask (if the product has one and ``cloud_mask``)
+    masking ``scl_classes`` (default :data:`SCL_CLOUD_CLASSES`), plus a user ``mask`` raster."""
+    if scl_classes is not None and cloud_mask and not any(m.name == "SCL" for m in scene.masks):
+        raise InputError(
+            "scene has no scene classification (SCL) band to mask clouds with",
+            scene.source,
+            "SCL masks need a Level-2A product (SAFE, zip or STAC item); use --mask FILE instead",
+        )
+    masks = []
+    for source in scene.masks:
+        if source.name != "SCL":
+            masks.append(source)
+        elif cloud_mask:
+            classes = SCL_CLOUD_CLASSES if scl_classes is None else parse_classes(scl_classes)
+            if classes:
+                masks.append(replace(source, classes=classes))
+    if mask is not None:
+        masks.append(user_mask(mask, scene.grid))
+    scene.masks = masks
+    return scene

@@ -18,8 +18,9 @@ from pathlib import Path, PurePosixPath
 
 from geoseg.bands import BY_NAME, L1C_ORDER, band_in_filename
 from geoseg.errors import BandError, InputError
-from geoseg.io.mask import SCL_CLOUD_CLASSES, MaskSource
-from geoseg.io.scene import BandSource, Scene, finest, probe
+from geoseg.io.grid import finest, probe
+from geoseg.io.masks import SCL_CLOUD_CLASSES, MaskSource
+from geoseg.io.scene import BandSource, Scene
 
 MTD_NAMES = ("MTD_MSIL2A.xml", "MTD_MSIL1C.xml")
 BAND_SUFFIXES = (".jp2", ".tif", ".tiff")

@@ -20,8 +20,9 @@ import pystac
 
 from geoseg.bands import BANDS, L1C_ORDER, canonical
 from geoseg.errors import BandError, InputError
-from geoseg.io.mask import SCL_CLOUD_CLASSES, MaskSource
-from geoseg.io.scene import BandSource, Scene, finest, probe
+from geoseg.io.grid import finest, probe
+from geoseg.io.masks import SCL_CLOUD_CLASSES, MaskSource
+from geoseg.io.scene import BandSource, Scene
 
 QUANTIFICATION = 10000.0
 PB04_OFFSET = -1000.0

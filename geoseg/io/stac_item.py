@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import date as Date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import pystac
@@ -22,12 +22,8 @@ from pystac.extensions.projection import ProjectionExtension
 from rasterio.warp import transform_geom
 from shapely.geometry import box, mapping, shape
 
-from geoseg import __version__
-from geoseg.io.scene import Grid
-from geoseg.models.bundle import ClassInfo
-
-if TYPE_CHECKING:
-    from geoseg.pipeline import ClassifyResult, Segmentation
+from geoseg.classes import NODATA, ClassInfo
+from geoseg.io.grid import Grid
 
 COG = "image/tiff; application=geotiff; profile=cloud-optimized"
 MEDIA_TYPES = {
@@ -70,7 +66,7 @@ def build_item(
     when: Date | datetime | None = None,
     properties: Mapping[str, Any] | None = None,
     class_asset: str = "classes",
-    nodata: int = 255,
+    nodata: int = NODATA,
 ) -> pystac.Item:
     """Build the item; ``when`` is the scene's acquisition date (else the processing time, with
     ``geoseg:datetime_is_processing_time`` set so nobody mistakes it for the sensing date)."""
@@ -145,34 +141,6 @@ def _counts(stats: pd.DataFrame | None) -> dict[int, dict[str, Any]]:
         int(i): {"count": int(n), "percentage": round(float(s), 6)}
         for i, n, s in zip(ids, pixels, shares, strict=True)
     }
-
-
-def item_for_run(result: ClassifyResult, seg: Segmentation) -> pystac.Item:
-    """The item of a ``classify`` run: every output file as an asset, model provenance."""
-    outputs: dict[str, tuple[Path | None, tuple[str, ...], str]] = {
-        "classes": (result.classes, ("data",), "land-cover classes"),
-        "confidence": (result.confidence, ("data", "quality"), "confidence of the class, %"),
-        "indices": (result.indices, ("data",), "spectral indices (band descriptions)"),
-        "polygons": (result.polygons, ("data",), "class polygons and area table (GeoPackage)"),
-        "stats_csv": (result.stats_csv, ("metadata",), "class areas (CSV)"),
-        "stats_json": (result.stats_json, ("metadata",), "class areas and run summary (JSON)"),
-        "style": (result.style, ("metadata",), "QGIS style of the class raster"),
-    }
-    return build_item(
-        result.classes.name.removesuffix("_classes.tif"),
-        seg.grid,
-        seg.class_info,
-        [AssetSpec(k, p, r, t) for k, (p, r, t) in outputs.items() if p is not None],
-        stats=result.stats,
-        when=seg.acquired,
-        properties={
-            "geoseg:version": __version__,
-            "geoseg:model": seg.model_name,
-            "geoseg:model_sha256": seg.summary["model"]["sha256"],
-            "geoseg:valid_pixels": result.valid_pixels,
-            "geoseg:total_pixels": result.total_pixels,
-        },
-    )
 
 
 def write_item(item: pystac.Item, path: Path) -> Path:

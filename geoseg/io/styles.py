@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from geoseg.models.bundle import ClassInfo
+from geoseg.classes import ClassInfo
 
 QGIS_VERSION = "3.28.0"
 

@@ -15,7 +15,9 @@ import rioxarray
 import xarray as xr
 from rasterio.errors import RasterioError
 
+from geoseg.classes import NODATA
 from geoseg.errors import InputError
+from geoseg.io.class_raster import read_legend
 
 
 def open_raster(path: str | Path, masked: bool = True) -> xr.DataArray:
@@ -39,24 +41,16 @@ def open_raster(path: str | Path, masked: bool = True) -> xr.DataArray:
 
 def open_classes(path: str | Path) -> xr.DataArray:
     """A class raster (uint8, 255 = nodata kept as a value) with its legend in ``attrs``."""
-    from geoseg.evaluate import class_names
-
     da = open_raster(path, masked=False)
-    names = class_names(path) or []
-    colors: list[str] = []
-    try:
-        with rasterio.open(path) as ds:
-            cmap = ds.colormap(1)
-        colors = ["#{:02x}{:02x}{:02x}".format(*cmap[i][:3]) for i in range(len(names))]
-    except (RasterioError, ValueError, KeyError):
-        colors = []
+    legend = read_legend(path)
+    names, colors = legend.names, legend.colors
     da.attrs.update(
         {
             "flag_values": list(range(len(names))),
             "flag_meanings": " ".join(names),
             "class_names": names,
             "class_colors": colors,
-            "nodata": 255,
+            "nodata": NODATA,
         }
     )
     return da

@@ -23,6 +23,7 @@ from torch import nn
 
 from geoseg import bands as band_catalogue
 from geoseg import indices as index_registry
+from geoseg.classes import ClassInfo
 from geoseg.errors import BundleError
 from geoseg.models.inputs import read_bands
 from geoseg.models.registry import build_model
@@ -31,17 +32,6 @@ FORMAT_VERSION = 1
 SPEC_FILE = "bundle.json"
 WEIGHTS_FILE = "weights.safetensors"
 DEFAULT_BUNDLE = Path(__file__).parent / "default"
-
-
-class ClassInfo(BaseModel):
-    id: int = Field(ge=0, le=254)
-    name: str = Field(pattern=r"^[A-Za-z0-9_ -]+$")
-    color: str = Field(pattern=r"^#[0-9a-fA-F]{6}$")
-
-    @property
-    def rgb(self) -> tuple[int, int, int]:
-        c = self.color.lstrip("#")
-        return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
 
 
 class ModelSpec(BaseModel):

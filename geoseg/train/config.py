@@ -13,8 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from geoseg.classes import ClassInfo
 from geoseg.errors import InputError
-from geoseg.models.bundle import ClassInfo
 
 DW_CLASSES: list[ClassInfo] = [
     ClassInfo(id=i, name=n, color=c)

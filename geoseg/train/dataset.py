@@ -22,12 +22,13 @@ from rasterio.features import rasterize
 from rasterio.windows import Window
 from torch.utils.data import Dataset
 
+from geoseg.classes import ClassInfo
 from geoseg.errors import InputError
 from geoseg.io.geotiff import open_scene
-from geoseg.io.scene import Grid, Scene, on_grid
-from geoseg.models.bundle import ClassInfo
+from geoseg.io.grid import Grid, on_grid
+from geoseg.io.scene import Scene
 from geoseg.models.inputs import features
-from geoseg.train.augment import d4, jitter
+from geoseg.train.transforms import d4, jitter
 
 IGNORE = 255
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb")

@@ -25,13 +25,13 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
-from geoseg import __version__
+from geoseg._version import __version__
+from geoseg.analysis.evaluate import confusion, metrics
+from geoseg.engine.predict import resolve_device
 from geoseg.errors import InputError
-from geoseg.evaluate import confusion, metrics
 from geoseg.models.bundle import Bundle, BundleSpec, ModelSpec, Normalization, save_bundle
 from geoseg.models.inputs import features, read_bands
 from geoseg.models.registry import build_model
-from geoseg.predict import resolve_device
 from geoseg.train.config import TrainConfig
 from geoseg.train.dataset import (
     IGNORE,

@@ -19,8 +19,8 @@ from prefect.states import State
 import geoseg
 from flows.classify import CatalogRequest, classify_catalog, classify_scene
 from flows.tasks import artifact_key
-from geoseg.catalog import SceneRequest
-from geoseg.pipeline import Options
+from geoseg.run.catalog import SceneRequest
+from geoseg.run.classify import Options
 from tests.conftest import BEIRUT, NORCIA, make_bundle
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

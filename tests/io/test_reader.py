@@ -15,7 +15,7 @@ from geoseg.errors import BandError
 from geoseg.io import gpkg
 from geoseg.io.reader import open_scene, scene_kind
 from geoseg.models.bundle import Bundle, load_bundle
-from geoseg.pipeline import ClassifyResult, Options, classify
+from geoseg.run.classify import ClassifyResult, Options, classify
 from tests.conftest import NORCIA
 from tests.io.products import SCL_MASKED_10M, TILE
 

@@ -17,8 +17,8 @@ from pystac.validation import validate_dict
 from typer.testing import CliRunner
 
 import geoseg
-from geoseg.cli import app
-from geoseg.io.scene import Grid
+from geoseg.cli.main import app
+from geoseg.io.grid import Grid
 from geoseg.io.stac_item import AssetSpec, build_item, footprint_wgs84
 from tests.conftest import NORCIA
 

@@ -47,7 +47,7 @@ def test_the_train_command_exits_2_with_one_line(tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner
 
-    from geoseg.train_cli import register
+    from geoseg.cli.train import register
 
     app = typer.Typer()
     register(app)

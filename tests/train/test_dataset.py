@@ -13,10 +13,10 @@ from rasterio.features import shapes
 from rasterio.windows import Window
 from shapely.geometry import shape
 
+from geoseg.engine.predict import Predictor
 from geoseg.errors import InputError
 from geoseg.models.bundle import load_bundle
 from geoseg.models.inputs import features, read_bands
-from geoseg.predict import Predictor
 from geoseg.train.config import DW_CLASSES
 from geoseg.train.dataset import (
     IGNORE,

@@ -11,10 +11,10 @@ import yaml
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
+from geoseg.cli.train import register
 from geoseg.errors import InputError
 from geoseg.models.bundle import WEIGHTS_FILE, load_bundle
 from geoseg.train import load_config, train
-from geoseg.train_cli import register
 from tests.conftest import NORCIA
 
 TINY = {

@@ -1,0 +1,1 @@
+"""Pure array cores: tiling maths, blending, areas, metrics, area estimates, polygons."""

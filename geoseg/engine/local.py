@@ -1,0 +1,170 @@
+"""Run a scene's chunks and hand finished cores to one writer.
+
+A :class:`Job` is everything a worker needs for any chunk (picklable: the Scene re-opens its files
+where it lands). Engines turn chunk indices into :class:`ChunkOutput` s — in this process with a
+read-ahead thread (:class:`InProcessEngine`), or on Dask workers (:mod:`geoseg.engine.dask`).
+:func:`run_chunks` is the single writer's loop: it reuses chunks kept in a :class:`ChunkStore`,
+runs the missing ones, stores each as it arrives and releases cores through the Assembler.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+import rasterio
+
+from geoseg import indices
+from geoseg.classes import NODATA
+from geoseg.core.blend import Assembler, ChunkOutput, ChunkResult, PartialSums, settle
+from geoseg.engine.chunkstore import ChunkStore
+from geoseg.engine.predict import Predictor
+from geoseg.io.scene import Scene
+from geoseg.tiling import Chunk, TileGrid
+
+ChunkKey = tuple[int, int]
+#: GDAL's block cache defaults to 5 % of RAM and fills as windows are read or written: capped so
+#: memory does not grow with the scene.
+GDAL_CACHE_MB = 256
+
+
+@dataclass(frozen=True)
+class Job:
+    scene: Scene
+    grid: TileGrid
+    extra_indices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    chunk: Chunk
+    x: np.ndarray  # model input over chunk.read
+    valid: np.ndarray
+    extra: np.ndarray | None  # requested index channels over the chunk core (float32)
+    seconds: dict[str, float]
+    masked: np.ndarray | None = None  # cloud/user mask over chunk.read (True = masked)
+
+
+class Engine(Protocol):
+    def outputs(self, job: Job, todo: Sequence[ChunkKey]) -> Iterator[ChunkOutput]:
+        """Compute the chunks in ``todo``, yielding each as it completes (any order)."""
+        ...
+
+
+def prepare(
+    scene: Scene, predictor: Predictor, chunk: Chunk, extra_indices: Sequence[str] = ()
+) -> Prepared:
+    """Read a chunk's window once and derive model input and any extra index channels."""
+    names = predictor.bundle.read_bands
+    names += [b for b in indices.required_bands(extra_indices) if b not in names]
+    t0 = time.perf_counter()
+    reflectance, valid = scene.read(chunk.read, names)
+    t1 = time.perf_counter()
+    x = predictor.features(reflectance[: len(predictor.bundle.read_bands)], valid)
+    extra = None
+    if extra_indices:
+        h, w = int(chunk.core.height), int(chunk.core.width)
+        named = {n: reflectance[i][:h, :w] for i, n in enumerate(names)}
+        extra = indices.compute(extra_indices, named, valid[:h, :w])
+        extra[:, ~valid[:h, :w]] = np.nan
+    seconds = {"read_s": t1 - t0, "indices_s": time.perf_counter() - t1}
+    return Prepared(chunk, x, valid, extra, seconds, scene.read_mask(chunk.read))
+
+
+def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -> ChunkOutput:
+    """Model, blend and settle one prepared chunk (what a worker does after reading)."""
+    chunk, valid = prepared.chunk, prepared.valid
+    t0 = time.perf_counter()
+    if not valid.any():  # nothing to see: skip the model entirely
+        zeros = np.zeros((predictor.n_classes, *valid.shape), dtype=np.float32)
+        part = PartialSums(chunk, zeros, zeros[0].copy(), valid)
+    else:
+        part = predictor.predict_chunk(prepared.x, valid, grid, chunk)
+    seconds = {**prepared.seconds, "inference_s": time.perf_counter() - t0}
+    part = replace(part, extra=prepared.extra)
+    masked = 0
+    if prepared.masked is not None:
+        # the model saw masked pixels as context; only their outputs become nodata
+        h, w = int(chunk.core.height), int(chunk.core.width)
+        core = prepared.masked[:h, :w]
+        masked = int((core & valid[:h, :w]).sum())
+        part = replace(part, valid=valid & ~prepared.masked)
+        if prepared.extra is not None:
+            prepared.extra[:, core] = np.nan  # the same array as part.extra
+    return replace(settle(part, grid, seconds), masked=masked)
+
+
+def process_chunk(job: Job, predictor: Predictor, key: ChunkKey) -> ChunkOutput:
+    """One chunk start to finish, as a Dask worker runs it (bounded GDAL block cache)."""
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        prepared = prepare(job.scene, predictor, job.grid.chunk(*key), job.extra_indices)
+    return predict_prepared(predictor, job.grid, prepared)
+
+
+class InProcessEngine:
+    """Chunks in this process: a reader thread prepares the next ``prefetch`` chunks (GDAL and
+    numpy release the GIL) while the model runs on the current one."""
+
+    def __init__(self, predictor: Predictor, prefetch: int = 2) -> None:
+        self.predictor = predictor
+        self.prefetch = prefetch
+
+    def outputs(self, job: Job, todo: Sequence[ChunkKey]) -> Iterator[ChunkOutput]:
+        pending: deque[Future[Prepared]] = deque()
+        grid, pred = job.grid, self.predictor
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoseg-read") as reader:
+            try:
+                for key in todo:
+                    chunk = grid.chunk(*key)
+                    pending.append(
+                        reader.submit(prepare, job.scene, pred, chunk, job.extra_indices)
+                    )
+                    if len(pending) > self.prefetch:
+                        yield predict_prepared(pred, grid, pending.popleft().result())
+                while pending:
+                    yield predict_prepared(pred, grid, pending.popleft().result())
+            finally:
+                for fut in pending:
+                    fut.cancel()
+
+
+def run_chunks(
+    job: Job,
+    engine: Engine,
+    store: ChunkStore | None = None,
+    seconds: dict[str, float] | None = None,
+) -> Iterator[ChunkResult]:
+    """Yield every finished core once; chunks already in ``store`` are not recomputed.
+
+    ``seconds`` (if given) sums the workers' time per phase (read, indices, inference).
+    """
+    grid = job.grid
+    assembler = Assembler(grid)
+    keys = [(r, c) for r in range(grid.n_chunk_rows) for c in range(grid.n_chunk_cols)]
+    stored = store.done() if store is not None else set()
+    for key in keys:
+        if key in stored:
+            yield from assembler.add(store.load(*key))  # type: ignore[union-attr]
+    for out in engine.outputs(job, [k for k in keys if k not in stored]):
+        if seconds is not None:
+            for phase, value in out.seconds.items():
+                seconds[phase] = seconds.get(phase, 0.0) + value
+        if store is not None:
+            store.save(out)
+        yield from assembler.add(out)
+    if assembler.waiting:
+        raise RuntimeError(f"{assembler.waiting} chunk cores were never completed")
+
+
+def collect(results: Iterable[ChunkResult], grid: TileGrid) -> np.ndarray:
+    """The class raster of small scenes in memory (tests, notebooks)."""
+    out = np.full((grid.height, grid.width), NODATA, dtype=np.uint8)
+    for res in results:
+        c = res.chunk.core
+        out[c.row_off : c.row_off + c.height, c.col_off : c.col_off + c.width] = res.classes
+    return out

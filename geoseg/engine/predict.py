@@ -1,0 +1,107 @@
+"""Predictor: one chunk of reflectance in, weighted class-probability sums out.
+
+Tiles of the chunk run in batches; their softmax probabilities are weighted with the partition-of-
+unity window from :mod:`geoseg.tiling`, scaled by each tile's share of valid pixels (a tile that
+is mostly nodata has little context and little say). :mod:`geoseg.core.blend` adds the neighbours'
+sums and turns them into classes and confidence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from geoseg.core.blend import PartialSums
+from geoseg.models.bundle import Bundle
+from geoseg.models.fuse import fuse_batchnorm
+from geoseg.models.inputs import features
+from geoseg.tiling import Chunk, TileGrid, blend_window
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Predictor:
+    def __init__(
+        self,
+        bundle: Bundle,
+        device: str = "auto",
+        batch_size: int = 8,
+        amp: bool | None = None,
+    ) -> None:
+        self.bundle = bundle
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        self.amp = (self.device.type == "cuda") if amp is None else amp
+        cuda_bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self._amp_dtype = torch.bfloat16 if cuda_bf16 else torch.float16
+        self.network = fuse_batchnorm(bundle.network).to(self.device)
+        if self.device.type == "cpu":
+            self.network = self.network.to(memory_format=torch.channels_last)
+        norm = bundle.spec.normalization
+        self._mean = np.asarray(norm.mean, dtype=np.float32)
+        self._std = np.asarray(norm.std, dtype=np.float32)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.bundle.classes)
+
+    def features(self, reflectance: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Model input ``(channels, h, w)`` from reflectance of ``bundle.read_bands``."""
+        spec = self.bundle.spec
+        return features(reflectance, valid, spec.bands, spec.indices, self._mean, self._std)
+
+    @torch.inference_mode()
+    def predict_chunk(
+        self, x: np.ndarray, valid: np.ndarray, grid: TileGrid, chunk: Chunk
+    ) -> PartialSums:
+        """Run the chunk's tiles once each and sum their weighted probabilities.
+
+        ``x``/``valid`` cover ``chunk.read``; tiles reaching past the scene edge see zeros (the
+        normalised mean) and count those pixels as invalid.
+        """
+        ext = chunk.extent
+        tile, stride = grid.tile, grid.stride
+        rh, rw = valid.shape
+        eh, ew = int(ext.height), int(ext.width)
+        xin = torch.zeros((x.shape[0], eh, ew), dtype=torch.float32)
+        xin[:, :rh, :rw] = torch.from_numpy(x)
+        vin = torch.zeros((eh, ew), dtype=torch.float32)
+        vin[:rh, :rw] = torch.from_numpy(valid)
+        acc = torch.zeros((self.n_classes, eh, ew), dtype=torch.float32, device=self.device)
+        wsum = torch.zeros((eh, ew), dtype=torch.float32, device=self.device)
+        window = torch.tensor(blend_window(tile, grid.overlap), device=self.device)
+
+        jobs: list[tuple[int, int, float]] = []  # tile origin in extent coords, valid share
+        for i in chunk.tile_rows:
+            for j in chunk.tile_cols:
+                r, c = i * stride - int(ext.row_off), j * stride - int(ext.col_off)
+                share = float(vin[r : r + tile, c : c + tile].mean())
+                if share > 0:  # an all-nodata tile has nothing to say
+                    jobs.append((r, c, share))
+        for start in range(0, len(jobs), self.batch_size):
+            batch = jobs[start : start + self.batch_size]
+            probs = self._forward(
+                torch.stack([xin[:, r : r + tile, c : c + tile] for r, c, _ in batch])
+            )
+            for (r, c, share), p in zip(batch, probs, strict=True):
+                w = window * share
+                acc[:, r : r + tile, c : c + tile].addcmul_(p, w)
+                wsum[r : r + tile, c : c + tile] += w
+        return PartialSums(
+            chunk,
+            acc[:, :rh, :rw].cpu().numpy(),
+            wsum[:rh, :rw].cpu().numpy(),
+            valid,
+        )
+
+    def _forward(self, tiles: torch.Tensor) -> torch.Tensor:
+        tiles = tiles.to(self.device, non_blocking=True)
+        if self.device.type == "cpu":
+            tiles = tiles.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(self.device.type, dtype=self._amp_dtype, enabled=self.amp):
+            logits = self.network(tiles)
+        return torch.softmax(logits.float(), dim=1)

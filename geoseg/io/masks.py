@@ -1,0 +1,115 @@
+"""Cloud, shadow and user masks: which pixels of a scene must not be classified.
+
+A mask is a raster read per window like a band, resampled onto the scene grid with *nearest*
+(class codes must not be blended). Two kinds: the Level-2A scene classification (SCL, 20 m), where
+chosen classes are masked, and a user raster, where any nonzero value is masked. Masked pixels still
+feed the model as context (clouds are real reflectance); only their classes become nodata, so the
+classes around a cloud are the same with or without the mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.errors import RasterioError
+from rasterio.warp import transform_bounds
+
+from geoseg.errors import InputError
+from geoseg.io.grid import Grid
+
+#: SCL classes masked by default: cloud shadows (3), cloud medium (8) / high (9) probability,
+#: thin cirrus (10). Saturated (1), dark (2) and snow (11) stay: they are land-cover evidence.
+SCL_CLOUD_CLASSES: tuple[int, ...] = (3, 8, 9, 10)
+SCL_NAMES = {
+    0: "no_data",
+    1: "saturated_or_defective",
+    2: "dark_area",
+    3: "cloud_shadow",
+    4: "vegetation",
+    5: "not_vegetated",
+    6: "water",
+    7: "unclassified",
+    8: "cloud_medium_probability",
+    9: "cloud_high_probability",
+    10: "thin_cirrus",
+    11: "snow_ice",
+}
+
+
+@dataclass(frozen=True)
+class MaskSource:
+    """One mask raster band: ``classes`` are the masked values (None: any nonzero value)."""
+
+    name: str  # "SCL" or "mask"
+    path: str
+    index: int = 1
+    classes: tuple[int, ...] | None = None
+    nodata: float | None = None
+
+    def masked(self, values: np.ndarray) -> np.ndarray:
+        """Boolean mask (True = masked) from raw values of this band."""
+        if self.classes is not None:
+            return np.isin(values, self.classes)
+        out = values != 0
+        if self.nodata is not None:
+            out &= values != self.nodata
+        if np.issubdtype(values.dtype, np.floating):
+            out &= np.isfinite(values)
+        return out
+
+    def describe(self) -> str:
+        what = (
+            "classes " + ",".join(str(c) for c in self.classes)
+            if self.classes is not None
+            else "nonzero values"
+        )
+        return f"{self.name} ({what})"
+
+
+def parse_classes(text: str | Sequence[int]) -> tuple[int, ...]:
+    """``"3,8,9,10"`` (or a sequence) → SCL class codes, checked to be 0–11."""
+    items: Iterable[object] = text.split(",") if isinstance(text, str) else text
+    out = []
+    for item in items:
+        token = str(item).strip()
+        if not token:
+            continue
+        if not token.isdigit() or int(token) not in SCL_NAMES:
+            raise InputError(
+                f"not an SCL class: {token!r}",
+                "--scl-classes",
+                "use codes 0-11, e.g. 3,8,9,10 (shadow, cloud medium/high, cirrus)",
+            )
+        out.append(int(token))
+    return tuple(sorted(set(out)))
+
+
+def user_mask(path: str | Path, grid: Grid) -> MaskSource:
+    """A mask raster given by the user, checked to be readable, georeferenced and over the scene."""
+    where = Path(path)
+    if not where.exists():
+        raise InputError("mask raster not found", where, "check the --mask path")
+    try:
+        with rasterio.open(where) as ds:
+            if ds.crs is None or ds.transform.is_identity:
+                raise InputError(
+                    "mask raster is not georeferenced", where, "give it a CRS and geotransform"
+                )
+            bounds = transform_bounds(ds.crs, grid.crs, *ds.bounds)
+            nodata = ds.nodata
+    except RasterioError as exc:
+        raise InputError("mask is not a readable raster", where, str(exc)) from exc
+    if not _overlap(tuple(bounds), grid.bounds):
+        raise InputError(
+            "mask raster does not overlap the scene", where, "give a mask covering the scene"
+        )
+    return MaskSource("mask", str(where), 1, None, nodata)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether two (left, bottom, right, top) boxes share area."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

@@ -1,0 +1,309 @@
+"""The command line: summary on success; one line, exit 2 and no outputs for every bad input."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from typer.testing import CliRunner
+
+from geoseg.cli.main import app
+from geoseg.models.bundle import SPEC_FILE, WEIGHTS_FILE
+from tests.conftest import NORCIA, make_bundle, write_stack
+
+runner = CliRunner()
+
+
+def _run(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_classify_prints_outputs_and_the_area_table(bundle_dir: Path, tmp_path: Path) -> None:
+    res = _run(
+        "classify",
+        str(NORCIA),
+        "-o",
+        str(tmp_path),
+        "--model",
+        str(bundle_dir),
+        "--min-area",
+        "0.1",
+    )
+    assert res.exit_code == 0, res.output
+    assert "Class areas" in res.stdout and "flooded_vegetation" in res.stdout
+    assert str(tmp_path / "oscd_norcia_20171018_classes.tif") in res.stdout
+    assert res.stderr == ""  # no terminal, no progress bar
+
+
+def test_help_shows_examples() -> None:
+    res = _run("classify", "--help")
+    assert res.exit_code == 0 and "Examples" in res.stdout and "--min-area" in res.stdout
+
+
+def test_info_on_scene_and_bundle(bundle_dir: Path) -> None:
+    res = _run("info", str(NORCIA))
+    assert res.exit_code == 0 and "B8A" in res.stdout and "EPSG:32633" in res.stdout
+    res = _run("info", str(bundle_dir))
+    assert res.exit_code == 0 and "unet_aspp" in res.stdout and "snow_and_ice" in res.stdout
+
+
+def _corrupt_bundle(tmp: Path) -> Path:
+    path = tmp / "corrupt"
+    make_bundle(path)
+    weights = path / WEIGHTS_FILE
+    weights.write_bytes(weights.read_bytes()[:-100])
+    return path
+
+
+def _mismatched_bundle(tmp: Path) -> Path:
+    path = tmp / "mismatch"
+    make_bundle(path)
+    make_bundle(tmp / "other", encoder="resnet34")
+    (path / WEIGHTS_FILE).write_bytes((tmp / "other" / WEIGHTS_FILE).read_bytes())
+    spec = json.loads((path / SPEC_FILE).read_text())
+    spec["weights_sha256"] = ""
+    (path / SPEC_FILE).write_text(json.dumps(spec))
+    return path
+
+
+def _not_a_raster(tmp: Path) -> Path:
+    (tmp / "scene.tif").write_text("hello")
+    return tmp / "scene.tif"
+
+
+def _truncated(tmp: Path) -> Path:
+    full = write_stack(NORCIA, tmp / "full.tif")
+    data = full.read_bytes()
+    (tmp / "cut.tif").write_bytes(data[: len(data) * 2 // 3])
+    return tmp / "cut.tif"
+
+
+def _all_nodata(tmp: Path) -> Path:
+    path = write_stack(NORCIA, tmp / "empty.tif")
+    with rasterio.open(path, "r+") as ds:
+        ds.write(np.zeros((ds.count, ds.height, ds.width), dtype=np.uint16))
+    return path
+
+
+BAD_SCENES = {
+    "missing path": (lambda tmp: tmp / "nope.tif", "scene not found"),
+    "not a raster": (_not_a_raster, "not a readable raster"),
+    "truncated tiff": (_truncated, "truncated or corrupt|not a readable raster"),
+    "no crs": (lambda tmp: write_stack(NORCIA, tmp / "nocrs.tif", crs=False), "no CRS"),
+    "missing bands": (
+        lambda tmp: write_stack(NORCIA, tmp / "rgb.tif", ["B02", "B03", "B04"]),
+        "lacks band",
+    ),
+    "all nodata": (_all_nodata, "no valid pixels"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SCENES))
+def test_bad_scene(case: str, bundle_dir: Path, tmp_path: Path) -> None:
+    make, message = BAD_SCENES[case]
+    scene = make(tmp_path)
+    out = tmp_path / "out"
+    res = _run("classify", str(scene), "-o", str(out), "--model", str(bundle_dir))
+    _assert_clean_failure(res, message, out)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_corrupt_bundle, "does not match the hash"),
+        (_mismatched_bundle, "do not fit the architecture"),
+        (lambda tmp: tmp, "not a model bundle"),
+    ],
+    ids=["corrupt bundle", "mismatched bundle", "not a bundle"],
+)
+def test_bad_bundle(make, message: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    res = _run("classify", str(NORCIA), "-o", str(out), "--model", str(make(tmp_path)))
+    _assert_clean_failure(res, message, out)
+
+
+def test_unwritable_output_dir(bundle_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    res = _run("classify", str(NORCIA), "-o", str(blocker / "out"), "--model", str(bundle_dir))
+    _assert_clean_failure(res, "cannot write to the output folder", blocker / "out")
+
+
+def test_bad_band_mapping_and_index(bundle_dir: Path, tmp_path: Path) -> None:
+    res = _run(
+        "classify",
+        str(NORCIA),
+        "-o",
+        str(tmp_path / "o"),
+        "--bands",
+        "B02",
+        "--model",
+        str(bundle_dir),
+    )
+    _assert_clean_failure(res, "cannot parse band mapping", tmp_path / "o")
+    res = _run(
+        "classify",
+        str(NORCIA),
+        "-o",
+        str(tmp_path / "o"),
+        "--indices",
+        "FOO",
+        "--model",
+        str(bundle_dir),
+    )
+    _assert_clean_failure(res, "unknown spectral index", tmp_path / "o")
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["--debug", "classify", str(tmp_path / "nope.tif")])
+    assert res.exit_code != 0 and res.exception is not None
+
+
+def _assert_clean_failure(res, message: str, out: Path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("geoseg: error: ")
+    assert re.search(message, lines[0]), lines[0]
+    assert "Traceback" not in res.output
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_bad_engine_options(bundle_dir: Path, tmp_path: Path) -> None:
+    base = ["classify", str(NORCIA), "-o", str(tmp_path / "o"), "--model", str(bundle_dir)]
+    _assert_clean_failure(_run(*base, "--engine", "spark"), "unknown engine", tmp_path / "o")
+    _assert_clean_failure(_run(*base, "--engine", "dask"), "needs a scheduler", tmp_path / "o")
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler(bundle_dir: Path, tmp_path: Path) -> None:
+    res = _run(
+        "classify",
+        str(NORCIA),
+        "-o",
+        str(tmp_path / "o"),
+        "--model",
+        str(bundle_dir),
+        "--dask-address",
+        "tcp://127.0.0.1:9",
+    )
+    _assert_clean_failure(res, "cannot reach the Dask scheduler", tmp_path / "o")
+
+
+# --- Sentinel-2 products: SAFE folder, zip, STAC item; masks -----------------------------------
+
+
+def test_info_describes_safe_zip_and_stac(tmp_path: Path) -> None:
+    from tests.io.products import TILE, make_safe, make_stac_item, zip_safe
+
+    safe = make_safe(tmp_path / "p")
+    for path, kind in (
+        (safe, "safe"),
+        (zip_safe(safe, tmp_path / "p.zip"), "safe-zip"),
+        (make_stac_item(tmp_path / "s"), "stac"),
+    ):
+        res = _run("info", str(path))
+        assert res.exit_code == 0, res.output
+        text = " ".join(res.stdout.split())
+        assert f"kind: {kind}" in text and f"tile id: {TILE}" in text
+        assert "sensing time: 2017-10-18T10:10:21" in text and "processing baseline: 05.09" in text
+        assert "B8A" in text and "10 x 10" in text and "-0.1" in text  # offset per band
+        assert "mask: SCL (classes 3,8,9,10)" in text
+
+
+def test_classify_safe_with_a_user_mask_reports_the_masked_share(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    from tests.io.products import make_safe
+
+    safe = make_safe(tmp_path / "p", "L1C", "02.06")
+    with rasterio.open(NORCIA / "B10m.tif") as ds:
+        profile = {**ds.profile, "count": 1, "dtype": "uint8", "nodata": None}
+        mask = np.zeros((ds.height, ds.width), dtype=np.uint8)
+    mask[100:150, 100:160] = 1  # 3000 pixels, all inside the crop's data
+    with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
+        dst.write(mask, 1)
+    out = tmp_path / "out"
+    res = _run(
+        "classify", str(safe), "-o", str(out), "--model", str(bundle_dir),
+        "--mask", str(tmp_path / "mask.tif"), "--no-vectorize",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(next(out.glob("*_stats.json")).read_text())
+    assert summary["masked_pixels"] == 3000
+    share = 100 * 3000 / (summary["valid_pixels"] + 3000)
+    assert summary["masked_pct"] == pytest.approx(share)
+    assert f"{share:.1f} % of the data masked" in res.stdout
+    with rasterio.open(next(out.glob("*_classes.tif"))) as ds:
+        assert (ds.read(1)[100:150, 100:160] == 255).all()
+        assert ds.tags()["S2_PROCESSING_LEVEL"] == "L1C"
+
+
+def _product(tmp: Path, level: str = "L2A") -> Path:
+    from tests.io.products import make_safe
+
+    return make_safe(tmp / "p", level)
+
+
+def _safe_missing_band(tmp: Path) -> Path:
+    safe = _product(tmp)
+    next(safe.rglob("*_B8A_20m.jp2")).unlink()
+    return safe
+
+
+def _safe_broken_xml(tmp: Path) -> Path:
+    safe = _product(tmp)
+    mtd = safe / "MTD_MSIL2A.xml"
+    mtd.write_text(mtd.read_text().replace("</PROCESSING_BASELINE>", ""))
+    return safe
+
+
+def _unreadable_zip(tmp: Path) -> Path:
+    from tests.io.products import zip_safe
+
+    archive = zip_safe(_product(tmp), tmp / "p.zip")
+    archive.write_bytes(archive.read_bytes()[:-5000])
+    return archive
+
+
+def _stac_missing_asset(tmp: Path) -> Path:
+    from tests.io.products import make_stac_item
+
+    item = make_stac_item(tmp / "s", "planetary-computer")
+    (tmp / "s" / "cogs" / "B11.tif").unlink()
+    return item
+
+
+def _all_masked(tmp: Path) -> Path:
+    return _product(tmp)  # run with --scl-classes 3,4,9,10,11: every pixel with data
+
+
+BAD_PRODUCTS = {
+    "safe missing band": (_safe_missing_band, "incomplete: 1 band file.*B8A", ()),
+    "safe broken xml": (_safe_broken_xml, "not readable XML", ()),
+    "unreadable zip": (_unreadable_zip, "not a readable zip archive", ()),
+    "stac missing asset": (_stac_missing_asset, "asset 'B11' not found", ()),
+    "mask not found": (_product, "mask raster not found", ("--mask", "/no/mask.tif")),
+    "scl on l1c": (
+        lambda tmp: _product(tmp, "L1C"),
+        "no scene classification",
+        ("--scl-classes", "3"),
+    ),
+    "all masked": (
+        _all_masked,
+        "every pixel holding data is masked",
+        ("--scl-classes", "3,4,9,10,11"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_PRODUCTS))
+def test_bad_product(case: str, bundle_dir: Path, tmp_path: Path) -> None:
+    make, message, extra = BAD_PRODUCTS[case]
+    scene = make(tmp_path)
+    out = tmp_path / "out"
+    res = _run("classify", str(scene), "-o", str(out), "--model", str(bundle_dir), *extra)
+    _assert_clean_failure(res, message, out)

@@ -1,0 +1,98 @@
+"""Masks read per window: SCL classes (20 m → 10 m by nearest) and user rasters (nonzero)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.windows import Window
+
+from geoseg.errors import InputError
+from geoseg.io.masks import parse_classes
+from geoseg.io.reader import open_scene, with_masks
+from tests.conftest import NORCIA
+from tests.io.products import SCL_MASKED_10M, write_band
+
+
+def _mask(scene) -> np.ndarray:  # type: ignore[no-untyped-def]
+    out = scene.read_mask(Window(0, 0, scene.grid.width, scene.grid.height))
+    assert out is not None
+    return out
+
+
+def test_scl_default_classes_mask_clouds_shadows_and_cirrus(l2a_safe: Path) -> None:
+    masked = _mask(open_scene(l2a_safe))
+    assert masked.sum() == SCL_MASKED_10M  # 4 x (20x30 cloud + 10x20 shadow + 10x10 cirrus)
+    assert masked[80:120, 80:140].all()  # the cloud block, 20 m rows 40:60 cols 40:70
+    assert not masked[79, 80:140].any() and not masked[120, 80:140].any()
+    assert not masked[40:60, 200:220].any()  # snow (11) is not masked by default
+
+
+def test_scl_classes_are_configurable(l2a_safe: Path) -> None:
+    masked = _mask(open_scene(l2a_safe, scl_classes="11"))
+    assert masked.sum() == 4 * 10 * 10 and masked[40:60, 200:220].all()
+    assert open_scene(l2a_safe, cloud_mask=False).read_mask(Window(0, 0, 9, 9)) is None
+
+
+def test_mask_windows_agree_with_the_full_read(l2a_safe: Path) -> None:
+    scene = open_scene(l2a_safe)
+    full = _mask(scene)
+    win = Window(75, 77, 70, 50)  # odd offsets: 10 m window starting inside a 20 m pixel
+    part = scene.read_mask(win)
+    np.testing.assert_array_equal(part, full[77:127, 75:145])
+
+
+def test_user_mask_at_another_resolution(tmp_path: Path) -> None:
+    scene = open_scene(NORCIA)
+    x0, y0 = scene.grid.transform * (0, 0)
+    data = np.zeros((10, 12), dtype=np.uint8)  # 30 m pixels
+    data[2:4, 3:6] = 7  # any nonzero value masks: 2 x 3 pixels of 30 m = 6 x 9 at 10 m
+    path = tmp_path / "mask.tif"
+    write_band(path, data, Affine(30, 0, x0, 0, -30, y0), scene.grid.crs)
+    masked = _mask(with_masks(scene, mask=path))
+    assert masked.sum() == 6 * 9 and masked[6:12, 9:18].all()
+
+
+def test_user_mask_nodata_is_not_masked(tmp_path: Path) -> None:
+    scene = open_scene(NORCIA)
+    data = np.full((scene.grid.height, scene.grid.width), 255, dtype=np.uint8)
+    data[:5, :5] = 1
+    data[5:10, :5] = 0
+    path = tmp_path / "mask.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=scene.grid.width,
+        height=scene.grid.height,
+        count=1,
+        dtype="uint8",
+        crs=scene.grid.crs,
+        transform=scene.grid.transform,
+        nodata=255,
+    ) as dst:
+        dst.write(data, 1)
+    assert _mask(open_scene(NORCIA, mask=path)).sum() == 25
+
+
+def test_user_mask_errors(tmp_path: Path) -> None:
+    scene = open_scene(NORCIA)
+    with pytest.raises(InputError, match="mask raster not found"):
+        with_masks(scene, mask=tmp_path / "none.tif")
+    far = tmp_path / "far.tif"
+    write_band(far, np.ones((4, 4), np.uint8), Affine(10, 0, 0, 0, -10, 0), scene.grid.crs)
+    with pytest.raises(InputError, match="does not overlap the scene"):
+        with_masks(scene, mask=far)
+    text = tmp_path / "text.tif"
+    text.write_text("no raster")
+    with pytest.raises(InputError, match="mask is not a readable raster"):
+        with_masks(scene, mask=text)
+
+
+def test_scl_classes_need_an_scl_band_and_valid_codes(l2a_safe: Path) -> None:
+    with pytest.raises(InputError, match=r"no scene classification.*use --mask FILE"):
+        open_scene(NORCIA, scl_classes="3,9")
+    with pytest.raises(InputError, match="not an SCL class: '12'"):
+        open_scene(l2a_safe, scl_classes="3,12")
+    assert parse_classes("10, 3,3") == (3, 10)

@@ -1,0 +1,138 @@
+import os
+from pathlib import Path
+
+import pytest
+
+import geoseg
+from geoseg.errors import InputError
+from geoseg.run.catalog import SceneRequest, is_done, load_catalog
+from geoseg.run.classify import Options
+from tests.conftest import BEIRUT, NORCIA
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_paths_resolve_against_the_catalogue_and_options_merge(tmp_path: Path) -> None:
+    (tmp_path / "incoming").mkdir()
+    for name in ("b.tif", "a.tif", "notes.txt"):
+        (tmp_path / "incoming" / name).touch()
+    cat = write(
+        tmp_path / "catalog.yaml",
+        f"""
+out_dir: out
+model: models/mine
+options: {{min_area_ha: 0.5, indices: [NDVI]}}
+scenes:
+  - scene: {NORCIA}
+    name: norcia
+    options: {{min_area_ha: 1}}
+  - watch: incoming/*.tif
+    read: {{mask: masks/clouds.tif, scl_classes: [8, 9]}}
+""",
+    )
+    reqs = load_catalog(cat, {"device": "cpu"})
+    assert [Path(r.scene).name for r in reqs] == [NORCIA.name, "a.tif", "b.tif"]
+    assert [r.out_dir for r in reqs] == [str(tmp_path / "out" / n) for n in ("norcia", "a", "b")]
+    assert all(r.model == str(tmp_path / "models/mine") for r in reqs)
+    assert reqs[0].options == Options(min_area_ha=1, indices=("NDVI",), device="cpu")
+    assert reqs[1].options == Options(min_area_ha=0.5, indices=("NDVI",), device="cpu")
+    assert reqs[0].read.kwargs() == {"cloud_mask": True}
+    assert reqs[1].read.kwargs() == {
+        "mask": str(tmp_path / "masks/clouds.tif"),
+        "scl_classes": [8, 9],
+        "cloud_mask": True,
+    }
+
+
+def test_the_shipped_catalogue_loads() -> None:
+    reqs = load_catalog(Path(__file__).parents[1] / "tiles" / "catalog.yaml")
+    assert len(reqs) == 1 and Path(reqs[0].scene).is_dir()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("scenes: [{scene: a, watch: b}]", "exactly one of 'scene' or 'watch'"),
+        ("scenes: [{scene: a, colour: red}]", "scenes.0.colour: Extra inputs"),
+        ("scenes: [{scene: a, options: {min_area_ha: lots}}]", "min_area_ha: Input should be"),
+        ("scenes: [{scene: a, options: {tile: 3}}]", "tile: Unexpected keyword"),
+        ("scenes: [{scene: a}, {scene: b/a}]", "give one of them a distinct 'name'"),
+        ("scenes: [{scene: a}\n  - oops", "cannot read the catalogue"),
+        ("out_dir: x", "scenes: Field required"),
+        ("scenes: [{scene: a, read: {clouds: 1}}]", "clouds: Extra inputs"),
+    ],
+)
+def test_bad_catalogues_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    cat = write(tmp_path / "catalog.yaml", text)
+    with pytest.raises(InputError) as err:
+        load_catalog(cat)
+    line = str(err.value)
+    assert message in line and "catalog.yaml" in line and "\n" not in line
+
+
+def test_missing_catalogue(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="catalogue not found"):
+        load_catalog(tmp_path / "nope.yaml")
+
+
+def test_done_only_with_same_inputs_model_options_and_all_outputs(
+    tmp_path: Path, bundle_dir: Path
+) -> None:
+    src = tmp_path / "scene.tif"
+    src.write_bytes((NORCIA / "B10m.tif").read_bytes())
+    # B10m alone lacks the 20 m bands: a folder scene keeps the test honest about folders too
+    scene = tmp_path / "norcia"
+    scene.mkdir()
+    for f in ("B10m.tif", "B20m.tif"):
+        (scene / f).write_bytes((NORCIA / f).read_bytes())
+    opts = Options(min_area_ha=0.5)
+    req = SceneRequest(
+        scene=str(scene), out_dir=str(tmp_path / "out"), model=str(bundle_dir), options=opts
+    )
+    assert not is_done(req)
+    res = geoseg.classify(scene, tmp_path / "out", model=bundle_dir, options=opts)
+    assert is_done(req)
+    assert not is_done(req.model_copy(update={"options": Options(min_area_ha=1)}))
+    assert not is_done(req.model_copy(update={"model": None}))  # the shipped model
+    assert is_done(req.model_copy(update={"options": Options(min_area_ha=0.5, chunk_size=512)}))
+    assert res.polygons is not None
+    res.polygons.unlink()
+    assert not is_done(req)
+    geoseg.classify(scene, tmp_path / "out", model=bundle_dir, options=opts)
+    assert is_done(req)
+    st = os.stat(scene / "B20m.tif")
+    os.utime(scene / "B20m.tif", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert not is_done(req)
+
+
+def test_done_on_a_missing_scene_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(geoseg.GeosegError):
+        is_done(SceneRequest(scene=str(tmp_path / "gone.tif"), out_dir=str(tmp_path)))
+    assert BEIRUT.exists()
+
+
+def test_done_checks_load_the_bundle_once_until_it_changes(
+    tmp_path: Path, bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geoseg.run.catalog as catalog
+    from tests.conftest import make_bundle
+
+    loads: list[str] = []
+    real = catalog.load_bundle
+    monkeypatch.setattr(catalog, "load_bundle", lambda p=None: loads.append(str(p)) or real(p))
+    catalog._cached_bundle.cache_clear()
+    model = make_bundle(tmp_path / "model", seed=1).path
+    reqs = [SceneRequest(scene=str(NORCIA), out_dir=str(tmp_path / f"o{i}"), model=str(model))
+            for i in range(3)]  # fmt: skip
+    for i in range(3):  # a stats file from some earlier run: the model must be compared
+        (tmp_path / f"o{i}").mkdir()
+        (tmp_path / f"o{i}" / f"{NORCIA.name}_stats.json").write_text("{}")
+    assert not any(is_done(r) for r in reqs)
+    assert len(loads) == 1  # one load for three scenes
+    first = catalog._bundle(str(model)).sha256
+    make_bundle(tmp_path / "model", seed=2)  # retrained in place: new weights
+    assert not is_done(reqs[0]) and len(loads) == 2
+    assert catalog._bundle(str(model)).sha256 != first
