@@ -43,3 +43,7 @@ class BundleError(GeosegError):
 
 class OutputError(GeosegError):
     """The outputs cannot be written where asked."""
+
+
+class OptionError(GeosegError):
+    """A setting is out of its range or unknown: caught where options are built, before any work."""

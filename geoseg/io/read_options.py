@@ -1,0 +1,73 @@
+"""How a scene is read: the options of :func:`geoseg.io.reader.open_scene`, declared once.
+
+The API, the CLI, the catalogue and zonal statistics all take a :class:`ReadOptions`; unset
+fields come from the file or product.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from geoseg.errors import OptionError
+
+
+class ReadOptions(BaseModel):
+    """How to read a scene; ``None`` means: as the file or product says."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bands: str | None = Field(None, description="band mapping, e.g. 'B02=1,B03=2,...'")
+    nodata: float | None = None
+    offset: float | None = Field(None, description="radiometric offset in DN, e.g. -1000")
+    scale: float | None = Field(None, description="reflectance per DN (default 1e-4)")
+    mask: str | None = Field(None, description="mask raster, nonzero = masked")
+    scl_classes: tuple[int, ...] | None = Field(
+        None, description="SCL classes masked (default 3,8,9,10)"
+    )
+    cloud_mask: bool = True
+
+    @field_validator("scl_classes", mode="before")
+    @classmethod
+    def _classes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            from geoseg.io.masks import parse_classes
+
+            return parse_classes(value)
+        return value
+
+    @field_validator("offset", "nodata")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and math.isnan(value):
+            raise ValueError("must be a number")
+        return value
+
+    @field_validator("scale")
+    @classmethod
+    def _positive(cls, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError("must be a number > 0")
+        return value
+
+    @classmethod
+    def build(cls, values: ReadOptions | dict[str, Any] | None = None, **more: Any) -> ReadOptions:
+        """Validated options from a model, a mapping and/or keywords; one-line error if bad."""
+        data = values.model_dump() if isinstance(values, ReadOptions) else dict(values or {})
+        data.update({k: v for k, v in more.items() if v is not None or k not in data})
+        try:
+            return cls.model_validate({k: v for k, v in data.items() if v is not None})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            name = str(err["loc"][0]) if err["loc"] else "read options"
+            raise OptionError(
+                f"--{name.replace('_', '-')} {err.get('input')!r} is not valid ({err['msg']})",
+                None,
+                "see geoseg classify --help",
+            ) from exc
+
+    def kwargs(self) -> dict[str, Any]:
+        """The set options as keywords of ``open_scene``."""
+        return self.model_dump(exclude_none=True)
