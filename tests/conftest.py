@@ -24,11 +24,25 @@ from geoseg.train.config import DEFAULT_BANDS
 from geoseg.train.config import DW_CLASSES as DW
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "s2-dw"
+SHARED = REPO.parent / "shared" / "data"
+DATA = SHARED / "s2-dw"
 BANDS = DEFAULT_BANDS
 DW_CLASSES = [(c.name, c.color) for c in DW]
-NORCIA = DATA / "val" / "oscd_norcia_20171018"  # 348 x 299, nodata wedges at the edges
+#: the demo sample shipped in the repo: 348 x 299, nodata wedges at the edges (no labels)
+NORCIA = REPO / "samples" / "norcia_20171018"
+#: the same crop with its Dynamic World labels, in the shared data
+NORCIA_LABELLED = DATA / "val" / "oscd_norcia_20171018"
 BEIRUT = DATA / "train" / "oscd_beirut_20150820"  # 1013 x 1319
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop once, saying why, rather than failing every real-data test on its own."""
+    if not DATA.is_dir():
+        pytest.exit(
+            f"the shared data folder is missing ({DATA}): the tests read real Sentinel-2 crops "
+            "from ../shared/data beside this checkout; put it there (a folder or a symlink)",
+            returncode=4,
+        )
 
 
 def make_spec(tile: int = 256, overlap: int = 32, encoder: str = "resnet18") -> BundleSpec:

@@ -16,6 +16,7 @@ TIME_LIMIT_S = 240  # ~30 s on 2 cores; the limit catches a runaway, not a slow 
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["yield_monitoring.ipynb"])
 def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEOSEG_NOTEBOOK_OUT", str(tmp_path))

@@ -126,6 +126,7 @@ def real_map(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path) -> tupl
     return res.classes, res.confidence
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("min_pixels", [1, 8])
 def test_strips_in_parallel_equal_the_whole_raster_on_a_real_map(
     real_map: tuple[Path, Path], min_pixels: int

@@ -16,6 +16,7 @@ from tests.conftest import BEIRUT, NORCIA, classify_array
 MAX_FLIPS = 1e-5  # floating-point batch effects may flip at most 1 pixel in 100,000
 
 
+@pytest.mark.slow
 def test_class_raster_is_independent_of_chunk_size(bundle_dir: Path) -> None:
     bundle = load_bundle(bundle_dir)
     ref = classify_array(BEIRUT, bundle, 256, 32, chunk_tiles=10)  # the whole crop in one chunk
@@ -24,6 +25,7 @@ def test_class_raster_is_independent_of_chunk_size(bundle_dir: Path) -> None:
         assert (other != ref).mean() <= MAX_FLIPS, f"chunk_tiles={k}"
 
 
+@pytest.mark.slow
 def test_class_raster_is_independent_of_batch_size(bundle_dir: Path) -> None:
     bundle = load_bundle(bundle_dir)
     a = classify_array(NORCIA, bundle, 128, 32, chunk_tiles=2, batch_size=1)

@@ -7,7 +7,7 @@ from rasterio.windows import Window
 
 from geoseg.errors import BandError, InputError
 from geoseg.io.geotiff import open_scene, parse_band_mapping
-from tests.conftest import BANDS, NORCIA, write_stack
+from tests.conftest import BANDS, NORCIA, SHARED, write_stack
 
 
 def test_folder_of_resolutions_reads_onto_the_finest_grid() -> None:
@@ -165,7 +165,7 @@ def test_folder_of_single_band_files_named_by_band(tmp_path: Path) -> None:
     """Real BigEarthNet L2A patch: one GeoTIFF per band at 10, 20 and 60 m."""
     import tarfile
 
-    archive = NORCIA.parents[2] / "l2a-samples" / "bigearthnet" / "BigEarthNet-S2-Example.tar.bz2"
+    archive = SHARED / "l2a-samples" / "bigearthnet" / "BigEarthNet-S2-Example.tar.bz2"
     with tarfile.open(archive) as tar:
         tar.extractall(tmp_path, filter="data")
     patch = next((tmp_path / "BigEarthNet-S2-Example").iterdir())

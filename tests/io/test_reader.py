@@ -45,6 +45,7 @@ def _classes(result: ClassifyResult) -> np.ndarray:
         return ds.read(1)
 
 
+@pytest.mark.slow
 def test_same_classes_from_geotiff_safe_zip_and_stac(
     bundle: Bundle,
     tmp_path: Path,
