@@ -16,6 +16,7 @@ from flows import tasks
 from flows.tasks import Checked
 from geoseg.errors import GeosegError
 from geoseg.run.catalog import SceneRequest, is_done, load_catalog
+from geoseg.run.paths import SEGMENT_FILES, SUMMARY_FILES
 
 
 def _exist(paths: list[Path]) -> bool:
@@ -34,13 +35,14 @@ def classify_scene(request: SceneRequest) -> dict[str, Any]:
     """Classify one scene: class COG, confidence, polygons, area statistics and a report."""
     checked: Checked = tasks.validate_input(request)
     paths = checked.paths()
-    seg_files = [p for k, p in paths.items() if k in ("classes", "style", "confidence", "indices")]
+    written = paths.written(request.options.output)
+    seg_files = [p for k, p in written.items() if k in SEGMENT_FILES]
     seg = tasks.segment.with_options(refresh_cache=not _exist(seg_files))(checked)
     vectors = None
-    if request.options.vectorize:
-        fresh = not _exist([paths["polygons"]])
+    if request.options.output.vectorize:
+        fresh = not _exist([paths.polygons])
         vectors = tasks.vectorize.with_options(refresh_cache=fresh)(checked, seg)
-    stats_files = [p for k, p in paths.items() if k in ("stats_csv", "stats_json", "stac_item")]
+    stats_files = [p for k, p in written.items() if k in SUMMARY_FILES]
     result = tasks.statistics.with_options(refresh_cache=not _exist(stats_files))(
         checked, seg, vectors
     )

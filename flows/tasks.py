@@ -8,8 +8,6 @@ only while the files it wrote are still there (the flow refreshes it otherwise).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,11 @@ from prefect.states import State
 from pydantic import BaseModel
 
 from geoseg.errors import GeosegError
-from geoseg.run import classify as pipeline
+from geoseg.run import classify as run
 from geoseg.run.catalog import SceneRequest
-from geoseg.run.classify import ClassifyResult, Segmentation, Vectors
+from geoseg.run.identity import RunSummary, result_options, run_key, source_identity
+from geoseg.run.paths import RunPaths
+from geoseg.run.results import ClassifyResult, Segmentation, Vectors
 
 
 class Checked(BaseModel):
@@ -38,8 +38,8 @@ class Checked(BaseModel):
     fingerprint: str  # input files + model hash + result options + output folder
     previous: dict[str, float] | None = None  # class → ha of an earlier run on other inputs
 
-    def paths(self) -> dict[str, Path]:
-        return pipeline.output_paths(Path(self.request.out_dir), self.stem, self.request.options)
+    def paths(self) -> RunPaths:
+        return RunPaths(Path(self.request.out_dir), self.stem)
 
 
 def transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -64,31 +64,23 @@ CACHED: dict[str, Any] = {"cache_key_fn": _cache_key, "persist_result": True}
 
 @task(name="validate-input")
 def validate_input(request: SceneRequest) -> Checked:
-    """Open the scene and the model and check the bands before anything is written."""
-    scene, bundle, opts = pipeline.check_inputs(
-        request.scene, request.model, request.options, request.read.kwargs()
+    """Open the scene and the model and check the options and bands before anything is written."""
+    scene, bundle, opts = run.check_inputs(
+        request.scene, request.model, request.options, request.read
     )
     out_dir = Path(request.out_dir).resolve()
     if "://" not in request.scene:  # URLs of STAC items stay as they are
         request = request.model_copy(update={"scene": str(Path(request.scene).resolve())})
-    source_id = pipeline.source_identity(scene)
-    identity = [
-        source_id,
-        bundle.sha256,
-        pipeline.result_options(opts, bundle),
-        str(out_dir),
-    ]
-    stem = pipeline.scene_stem(scene)
+    source_id = source_identity(scene)
+    paths = RunPaths.for_scene(out_dir, scene)
     checked = Checked(
         request=request.model_copy(update={"out_dir": str(out_dir)}),
-        stem=stem,
+        stem=paths.stem,
         width=scene.grid.width,
         height=scene.grid.height,
         model_name=bundle.spec.name,
-        fingerprint=hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:24],
-        previous=_previous_areas(
-            pipeline.output_paths(out_dir, stem, opts)["stats_json"], source_id, bundle.sha256
-        ),
+        fingerprint=run_key(source_id, bundle.sha256, result_options(opts, bundle), out_dir),
+        previous=_previous_areas(paths.stats_json, source_id, bundle.sha256),
     )
     get_run_logger().info(
         "%s: %d × %d px, model %s, outputs in %s",
@@ -104,13 +96,10 @@ def validate_input(request: SceneRequest) -> Checked:
 def _previous_areas(stats_json: Path, source_id: str, model_sha: str) -> dict[str, float] | None:
     """Class areas of the run whose outputs are about to be replaced, if it classified other
     inputs (yesterday's scene at the same place) or used another model: what changed."""
-    try:
-        summary = json.loads(stats_json.read_text())
-        if (summary["source_id"], summary["model"]["sha256"]) == (source_id, model_sha):
-            return None
-        return {str(c["class_name"]): float(c["area_ha"]) for c in summary["classes"]}
-    except (OSError, ValueError, KeyError, TypeError):
+    summary = RunSummary.load(stats_json)
+    if summary is None or summary.same_inputs(source_id, model_sha):
         return None
+    return summary.areas_ha()
 
 
 @task(name="segment", **RETRY, **CACHED)
@@ -126,9 +115,7 @@ def segment(checked: Checked) -> Segmentation:
             log.info("classified %d of %d chunks", done, total)
 
     req = checked.request
-    seg = pipeline.segment(
-        req.scene, req.out_dir, req.model, req.options, progress, **req.read.kwargs()
-    )
+    seg = run.segment(req.scene, req.out_dir, req.model, req.options, progress, req.read)
     log.info("class raster %s (%.1f s)", seg.classes, seg.timings.get("classify_s", 0.0))
     return seg
 
@@ -136,7 +123,7 @@ def segment(checked: Checked) -> Segmentation:
 @task(name="vectorize", **RETRY, **CACHED)
 def vectorize(checked: Checked, seg: Segmentation) -> Vectors:
     """Polygons per class region into the GeoPackage."""
-    vectors = pipeline.vectorize(seg, checked.request.options)
+    vectors = run.vectorize(seg, checked.request.options)
     get_run_logger().info("%d polygons in %s", sum(vectors.polygons_per_class), vectors.path)
     return vectors
 
@@ -144,7 +131,7 @@ def vectorize(checked: Checked, seg: Segmentation) -> Vectors:
 @task(name="statistics", **RETRY, **CACHED)
 def statistics(checked: Checked, seg: Segmentation, vectors: Vectors | None) -> ClassifyResult:
     """The class-area table as CSV, JSON and a GeoPackage table."""
-    result = pipeline.summarize(seg, vectors)
+    result = run.summarize(seg, vectors)
     get_run_logger().info("area statistics in %s", result.stats_csv)
     return result
 

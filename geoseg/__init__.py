@@ -14,8 +14,8 @@ from geoseg.errors import GeosegError
 
 #: public name -> module that defines it
 _LAZY = {
-    "ClassifyResult": "geoseg.run.classify",
-    "Options": "geoseg.run.classify",
+    "ClassifyResult": "geoseg.run.results",
+    "Options": "geoseg.run.options",
     "classify": "geoseg.run.classify",
     "segment": "geoseg.run.classify",
     "vectorize": "geoseg.run.classify",
@@ -71,11 +71,6 @@ if TYPE_CHECKING:
     from geoseg.analysis.zonal import zonal_stats
     from geoseg.io.reader import open_scene
     from geoseg.models.bundle import load_bundle
-    from geoseg.run.classify import (
-        ClassifyResult,
-        Options,
-        classify,
-        segment,
-        summarize,
-        vectorize,
-    )
+    from geoseg.run.classify import classify, segment, summarize, vectorize
+    from geoseg.run.options import Options
+    from geoseg.run.results import ClassifyResult

@@ -47,3 +47,9 @@ class OutputError(GeosegError):
 
 class OptionError(GeosegError):
     """A setting is out of its range or unknown: caught where options are built, before any work."""
+
+
+def out_of_range(name: str, value: object, allowed: str) -> OptionError:
+    """The one-line error of an option outside its range, named by its CLI flag."""
+    flag = "--" + name.replace("_", "-").removesuffix("-ha").removesuffix("-m")
+    return OptionError(f"{flag} {value!r} is out of range", None, f"use {allowed}")

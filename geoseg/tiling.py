@@ -19,6 +19,10 @@ from functools import cache
 import numpy as np
 from rasterio.windows import Window
 
+#: Pixels of a strip that a whole-raster pass (polygons, zonal statistics, sampling) reads at once:
+#: 4 Mpx keeps such passes at tens of MB whatever the raster's width.
+STRIP_PIXELS = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Chunk:

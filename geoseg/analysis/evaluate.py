@@ -1,8 +1,8 @@
 """Agreement between a class raster and a reference: confusion matrix and the usual metrics.
 
 The reference is aligned onto the prediction grid (nearest resampling when the grids differ) and
-both are read window by window, so memory does not grow with the raster size. Plain numpy: every
-metric is a one-line formula on the confusion matrix, easy to check by hand (see tests).
+both are read window by window, so memory does not grow with the raster size. The metric maths
+(pure numpy) is :mod:`geoseg.core.metrics`; this module is its raster and scene side.
 """
 
 from __future__ import annotations
@@ -21,83 +21,12 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from geoseg.classes import NODATA
+from geoseg.core.metrics import confusion, metrics
 from geoseg.errors import InputError, OutputError
 from geoseg.io.class_raster import class_names
 from geoseg.io.grid import Grid, on_grid
 
 BLOCK = 1024
-
-
-def confusion(
-    prediction: np.ndarray, reference: np.ndarray, n_classes: int, ignore: int = NODATA
-) -> np.ndarray:
-    """``cm[r, p]``: pixels of reference class ``r`` predicted ``p``; ignored values skipped."""
-    p = prediction.astype(np.int64).ravel()
-    r = reference.astype(np.int64).ravel()
-    keep = (p != ignore) & (r != ignore) & (p >= 0) & (r >= 0) & (p < n_classes) & (r < n_classes)
-    idx = r[keep] * n_classes + p[keep]
-    return np.bincount(idx, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-
-
-def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = np.full(np.shape(a), np.nan, dtype=np.float64)
-    np.divide(a, b, out=out, where=np.asarray(b) > 0)
-    return out
-
-
-def metrics(
-    cm: np.ndarray, names: Sequence[str] | None = None, min_share: float = 0.005
-) -> dict[str, Any]:
-    """Metrics of a confusion matrix (rows reference, columns prediction).
-
-    ``miou`` averages IoU over classes holding at least ``min_share`` of the reference pixels
-    (rare classes make a mean of IoUs noisy); ``miou_all`` over every class present in the
-    reference. Undefined values (a class never referenced nor predicted) are ``None`` in JSON.
-    """
-    cm = np.asarray(cm, dtype=np.float64)
-    n = cm.shape[0]
-    names = list(names) if names is not None else [str(i) for i in range(n)]
-    total = cm.sum()
-    tp = np.diag(cm)
-    ref, pred = cm.sum(axis=1), cm.sum(axis=0)
-    iou = _div(tp, ref + pred - tp)
-    precision, recall = _div(tp, pred), _div(tp, ref)
-    f1 = _div(2 * tp, ref + pred)
-    share = ref / total if total else np.zeros(n)
-    major = share >= min_share
-    oa = float(tp.sum() / total) if total else float("nan")
-    pe = float((ref * pred).sum() / total**2) if total else float("nan")
-    kappa = (oa - pe) / (1 - pe) if total and pe < 1 else float("nan")
-    fw = float(np.nansum(share * np.nan_to_num(iou))) if total else float("nan")
-    per_class = {
-        name: {
-            "iou": _num(iou[i]),
-            "f1": _num(f1[i]),
-            "precision": _num(precision[i]),
-            "recall": _num(recall[i]),
-            "reference_pixels": int(ref[i]),
-            "predicted_pixels": int(pred[i]),
-            "share": _num(share[i]),
-        }
-        for i, name in enumerate(names)
-    }
-    return {
-        "pixels": int(total),
-        "overall_accuracy": _num(oa),
-        "miou": _num(float(np.nanmean(iou[major]))) if major.any() else None,
-        "miou_classes": [names[i] for i in range(n) if major[i]],
-        "miou_min_share": min_share,
-        "miou_all": _num(float(np.nanmean(iou[ref > 0]))) if (ref > 0).any() else None,
-        "fw_iou": _num(fw),
-        "kappa": _num(kappa),
-        "per_class": per_class,
-        "confusion_matrix": cm.astype(np.int64).tolist(),
-        "class_names": names,
-    }
-
-
-def _num(v: float) -> float | None:
-    return None if v is None or not np.isfinite(v) else round(float(v), 6)
 
 
 # --- class mapping ---------------------------------------------------------------------------
@@ -145,11 +74,11 @@ def load_mapping(path: str | Path) -> ClassMapping:
         ) from exc
     for side in (ref, pred):
         for raw, target in side.items():
-            if not 0 <= raw < 255 or not 0 <= target < len(names):
+            if not 0 <= raw < NODATA or not 0 <= target < len(names):
                 raise InputError(
                     f"class mapping {raw} -> {target} out of range",
                     file,
-                    f"raw values 0..254, targets 0..{len(names) - 1}",
+                    f"raw values 0..{NODATA - 1}, targets 0..{len(names) - 1}",
                 )
     return ClassMapping(names, ref, pred)
 
@@ -197,8 +126,8 @@ def confusion_rasters(
                     bad |= p == pnd
                 if rnd is not None:
                     bad |= r == rnd
-                p[(p < 0) | (p > 254)] = NODATA
-                r[(r < 0) | (r > 254)] = NODATA
+                p[(p < 0) | (p >= NODATA)] = NODATA
+                r[(r < 0) | (r >= NODATA)] = NODATA
                 p[bad], r[bad] = NODATA, NODATA
                 if mapping is not None:
                     p = mapping.lut(mapping.prediction)[p]
@@ -302,9 +231,11 @@ def _names(
         return [*mapping.names, "other"]
     if names is not None:
         return list(names)
-    found = class_names(prediction)
-    if found:
-        return found
+    return class_names(prediction) or _default_names()
+
+
+def _default_names() -> list[str]:
+    """The default bundle's classes: what a raster without a legend was most likely made with."""
     from geoseg.models.bundle import load_bundle
 
     return [c.name for c in load_bundle().classes]
@@ -358,7 +289,7 @@ def evaluate_scenes(
         names = [c.name for c in bundle.classes]
     else:
         first = Path(scenes[0][0]) / str(prediction_name) if scenes else Path("-")
-        names = class_names(first) or ([] if mapping else [c.name for c in load_bundle().classes])
+        names = class_names(first) or ([] if mapping else _default_names())
     all_names = [*mapping.names, "other"] if mapping else names
     cm = np.zeros((len(all_names), len(all_names)), dtype=np.int64)
     per_scene: dict[str, Any] = {}
@@ -376,11 +307,7 @@ def evaluate_scenes(
             part = confusion_rasters(predicted, reference, len(names), mapping)
             cm += part
             m = metrics(part, all_names, min_share)
-            per_scene[str(scene)] = {
-                "overall_accuracy": m["overall_accuracy"],
-                "miou": m["miou"],
-                "pixels": m["pixels"],
-            }
+            per_scene[str(scene)] = {k: m[k] for k in ("overall_accuracy", "miou", "pixels")}
     result = _finish(cm, all_names, mapping, min_share, None, None, "")
     result.metrics["scenes"] = per_scene
     if bundle is not None:

@@ -17,6 +17,7 @@ from rasterio.errors import RasterioError
 
 from geoseg.errors import InputError
 from geoseg.io.grid import on_grid
+from geoseg.io.read_options import ReadOptions
 from geoseg.io.reader import open_scene
 from geoseg.io.scene import Scene
 
@@ -69,10 +70,12 @@ def quicklook(
     fields: gpd.GeoDataFrame | None = None,
     max_size: int = 1024,
     title: str | None = None,
+    read: ReadOptions | None = None,
     **read_options: Any,
 ) -> Figure:
     """A figure: true colour (when a scene is given) beside the classes, legend of the classes
-    present, optional field outlines on both panels."""
+    present, optional field outlines on both panels. ``read`` (or its fields as keywords) says
+    how a scene given by path is read."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
@@ -89,7 +92,7 @@ def quicklook(
     except RasterioError as exc:
         raise InputError("cannot read the class raster", classes, str(exc)) from exc
     if scene is not None and not isinstance(scene, Scene):
-        scene = open_scene(scene, **read_options)
+        scene = open_scene(scene, **ReadOptions.build(read, **read_options).kwargs())
     panels = 2 if scene is not None else 1
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels + 2, 6), squeeze=False)
     ax_list = list(axes[0])

@@ -25,8 +25,8 @@ from geoseg.core.areas import AreaAccumulator, pixel_area_m2
 from geoseg.errors import InputError
 from geoseg.io import gpkg
 from geoseg.io.grid import Grid
+from geoseg.tiling import STRIP_PIXELS
 
-STRIP_PIXELS = 4 * 1024 * 1024
 ALLOCATIONS = ("proportional", "equal")
 REFERENCE_COLUMN = "reference_class"
 SAMPLE_LAYER = "sample"

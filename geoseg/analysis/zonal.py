@@ -32,6 +32,8 @@ from geoseg.classes import LEGEND_TAG
 from geoseg.dates import parse_date, raster_date
 from geoseg.errors import InputError
 from geoseg.io import gpkg
+from geoseg.io.read_options import ReadOptions
+from geoseg.tiling import STRIP_PIXELS
 
 #: (statistic in the output, exactextract operation, exactextract's column name); ``pixels`` is
 #: the coverage-weighted count of valid pixels
@@ -43,7 +45,6 @@ INDEX_STATS = (
     ("pixels", "count", "count"),
 )
 ZONAL_LAYER = "zonal_stats"
-STRIP_PIXELS = 4 * 1024 * 1024
 
 
 def read_fields(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -102,15 +103,17 @@ def zonal_stats(
     dates: Sequence[str | Date | None] | None = None,
     indices: Sequence[str] = ("NDVI", "NDWI"),
     id_field: str | None = None,
+    read: ReadOptions | None = None,
     **read_options: Any,
 ) -> gpd.GeoDataFrame:
     """One row per field and date: ``share_<class>`` (% of the field's mapped area),
     ``majority_class``, and ``<INDEX>_mean|median|p10|p90|pixels`` per index.
 
-    ``dates`` (one per raster) override the dates found in metadata or names; ``read_options``
-    (``bands``, ``nodata``, ``offset``, ``scale``) are passed to :func:`geoseg.open_scene` for
-    scenes.
+    ``dates`` (one per raster) override the dates found in metadata or names; ``read`` (or the
+    same options as keywords: ``bands``, ``nodata``, ``offset``, ``scale``…) says how
+    :func:`geoseg.open_scene` reads scenes.
     """
+    read = ReadOptions.build(read, **read_options)
     frame = read_fields(fields) if not isinstance(fields, gpd.GeoDataFrame) else fields
     frame = check_fields(frame)
     if not rasters:
@@ -136,7 +139,7 @@ def zonal_stats(
     for k, raster in enumerate(rasters):
         given = dates[k] if dates is not None else None
         when = _as_date(given) if given is not None else raster_date(raster)
-        part = _stats_of(frame, Path(raster), names, read_options)
+        part = _stats_of(frame, Path(raster), names, read)
         row = by_date.get(when)
         if row is not None:
             clash = set(row.columns) & set(part.columns)
@@ -168,7 +171,7 @@ def _as_date(value: str | Date) -> Date:
 
 
 def _stats_of(
-    fields: gpd.GeoDataFrame, raster: Path, names: Sequence[str], read_options: dict[str, Any]
+    fields: gpd.GeoDataFrame, raster: Path, names: Sequence[str], read: ReadOptions
 ) -> pd.DataFrame:
     kind = raster_kind(raster)
     if kind == "classes":
@@ -176,7 +179,7 @@ def _stats_of(
     if kind == "indices":
         return _index_stats(fields, raster, None)
     with tempfile.TemporaryDirectory(prefix="geoseg-zonal-") as tmp:
-        computed = _scene_indices(fields, raster, names, Path(tmp) / "indices.tif", read_options)
+        computed = _scene_indices(fields, raster, names, Path(tmp) / "indices.tif", read)
         return _index_stats(fields, computed, names)
 
 
@@ -241,12 +244,12 @@ def _scene_indices(
     scene_path: Path,
     names: Sequence[str],
     dest: Path,
-    read_options: dict[str, Any],
+    read: ReadOptions,
 ) -> Path:
     """Index raster (NaN = nodata) of the scene over the fields' extent, strip by strip."""
     from geoseg.io.reader import open_scene
 
-    scene = open_scene(scene_path, **read_options)
+    scene = open_scene(scene_path, **read.kwargs())
     bands = idx.required_bands(names)
     scene.require(bands)
     grid = scene.grid

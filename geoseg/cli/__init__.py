@@ -1,9 +1,12 @@
-"""The ``geoseg`` command: one module per command, shared options and error handling."""
+"""The ``geoseg`` command in rasterio's ``rio`` shape: the app (:mod:`.app`), one module per
+command, shared option declarations (:mod:`.options`) and error/progress helpers (:mod:`.common`).
+"""
 
 from __future__ import annotations
 
 
 def main() -> None:
-    from geoseg.cli.main import main as run
+    """The console script's entry point."""
+    from geoseg.cli.app import app
 
-    run()
+    app()

@@ -1,15 +1,14 @@
 """Finished chunks kept on disk so a run that died resumes with only the missing chunks.
 
 One ``.npz`` per chunk, written atomically (temp file + rename) by the single writer as results
-arrive, in a folder named by the run's fingerprint (scene identity, model hash, tiling). Any change
-of input, model or tiling gives a new fingerprint, so stale chunks are never reused. The folder is
-removed when the run's outputs are in place.
+arrive, in the folder it is given. The run names that folder by its fingerprint (scene identity,
+model hash, tiling: :func:`geoseg.run.identity.chunk_fingerprint`), so any change of input, model
+or tiling gives a new folder and stale chunks are never reused. The folder is removed when the
+run's outputs are in place.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
@@ -21,50 +20,13 @@ from geoseg.core.blend import ChunkOutput, Piece
 from geoseg.tiling import TileGrid
 
 
-def file_identity(src: str) -> list[object]:
-    """Path, size and mtime of a file; of the archive for /vsizip/ paths; URLs as they are."""
-    if not src.startswith("/vsi"):
-        st = os.stat(src)
-        return [os.path.abspath(src), st.st_size, st.st_mtime_ns]
-    inner = Path(src.split("/", 2)[2])
-    for part in (inner, *inner.parents):
-        if part.is_file():  # the archive holding the band
-            st = part.stat()
-            return [src, st.st_size, st.st_mtime_ns]
-    return [src]  # remote (/vsicurl/…): its URL is its identity
-
-
-def fingerprint(
-    sources: list[str],
-    model_sha: str,
-    grid: TileGrid,
-    extra: tuple[str, ...],
-    masks: tuple[str, ...] = (),
-) -> str:
-    """Identity of a run's chunks: input files (path, size, mtime), weights, tiling, extras and
-    masks (a different mask gives different classes)."""
-    ident = [file_identity(src) for src in sorted(set(sources))]
-    blob = json.dumps(
-        [
-            ident,
-            model_sha,
-            grid.height,
-            grid.width,
-            grid.tile,
-            grid.overlap,
-            grid.chunk_tiles,
-            list(extra),
-            *([list(masks)] if masks else []),  # runs without masks keep their old identity
-        ]
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
 def _win(w: Window) -> list[int]:
     return [int(w.col_off), int(w.row_off), int(w.width), int(w.height)]
 
 
 class ChunkStore:
+    """Finished chunks of one run in ``root`` (``grid`` places them again when loaded)."""
+
     def __init__(self, root: Path, grid: TileGrid) -> None:
         self.root = root
         self.grid = grid

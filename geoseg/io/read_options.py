@@ -7,11 +7,12 @@ fields come from the file or product.
 from __future__ import annotations
 
 import math
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from geoseg.errors import OptionError
+from geoseg.errors import GeosegError, OptionError
 
 
 class ReadOptions(BaseModel):
@@ -19,7 +20,9 @@ class ReadOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    bands: str | None = Field(None, description="band mapping, e.g. 'B02=1,B03=2,...'")
+    bands: str | dict[str, tuple[str | None, int]] | None = Field(
+        None, description="band mapping, e.g. 'B02=1,B03=2,...'"
+    )
     nodata: float | None = None
     offset: float | None = Field(None, description="radiometric offset in DN, e.g. -1000")
     scale: float | None = Field(None, description="reflectance per DN (default 1e-4)")
@@ -35,8 +38,16 @@ class ReadOptions(BaseModel):
         if isinstance(value, str):
             from geoseg.io.masks import parse_classes
 
-            return parse_classes(value)
+            try:
+                return parse_classes(value)
+            except GeosegError as exc:  # reported as a bad read option, like the others
+                raise ValueError(exc.what) from None
         return value
+
+    @field_validator("mask", mode="before")
+    @classmethod
+    def _path(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, PurePath) else value
 
     @field_validator("offset", "nodata")
     @classmethod

@@ -18,7 +18,6 @@ Plain Python and pydantic: the Prefect flows in ``flows/`` and any other schedul
 from __future__ import annotations
 
 import glob
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,35 +25,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from geoseg.errors import InputError
+from geoseg.errors import InputError, OptionError
+from geoseg.io.read_options import ReadOptions
 from geoseg.io.reader import open_scene
 from geoseg.models.bundle import DEFAULT_BUNDLE, WEIGHTS_FILE, Bundle, load_bundle
-from geoseg.run.classify import Options, output_paths, result_options, scene_stem, source_identity
-
-
-class _Options(BaseModel):
-    """Validates Options fields with unknown names rejected (a typo must not pass silently)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    options: Options
-
-
-class ReadOptions(BaseModel):
-    """How to read a scene (geoseg.io.open_scene's options); unset ones come from the file."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    bands: str | None = Field(None, description="band mapping, e.g. 'B02=1,B03=2,...'")
-    nodata: float | None = None
-    offset: float | None = Field(None, description="L2A offset in DN, e.g. -1000")
-    scale: float | None = None
-    mask: str | None = Field(None, description="mask raster, nonzero = masked")
-    scl_classes: list[int] | None = Field(None, description="SCL classes masked (3,8,9,10)")
-    cloud_mask: bool = True
-
-    def kwargs(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
+from geoseg.run.identity import RunSummary, result_options, source_identity
+from geoseg.run.options import Options, OptionsField
+from geoseg.run.paths import RunPaths
 
 
 class SceneRequest(BaseModel):
@@ -67,7 +44,9 @@ class SceneRequest(BaseModel):
     )
     out_dir: str = Field("geoseg-output", min_length=1, description="folder for the outputs")
     model: str | None = Field(None, description="model bundle folder; default: the shipped one")
-    options: Options = Field(default_factory=Options, description="geoseg.Options fields")
+    options: OptionsField = Field(
+        default_factory=Options, description="geoseg.Options fields (flat)"
+    )
     read: ReadOptions = Field(
         default_factory=lambda: ReadOptions.model_validate({}), description="how to read the scene"
     )
@@ -126,10 +105,12 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
         where = f"{path}: scenes[{k}]"
         try:
             merged = {**catalog.options, **entry.options, **(overrides or {})}
-            options = _Options.model_validate({"options": merged}).options
+            options = Options.from_mapping(merged)
             read = ReadOptions.model_validate({**catalog.read, **entry.read})
         except ValidationError as exc:
             raise InputError(f"invalid options ({_first_error(exc)})", where, remedy) from None
+        except OptionError as exc:
+            raise InputError(f"invalid options ({exc.what})", where, exc.remedy) from None
         if read.mask is not None:
             read = read.model_copy(update={"mask": str(base / read.mask)})
         model = entry.model or catalog.model
@@ -164,17 +145,15 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
 def is_done(request: SceneRequest) -> bool:
     """Whether ``request``'s outputs exist from a run with the same inputs, model and options."""
     scene = open_scene(request.scene, **request.read.kwargs())
-    paths = output_paths(Path(request.out_dir), scene_stem(scene), request.options)
-    try:
-        summary = json.loads(paths["stats_json"].read_text())
-    except (OSError, ValueError):
+    paths = RunPaths.for_scene(request.out_dir, scene)
+    summary = RunSummary.load(paths.stats_json)
+    if summary is None:
         return False
     bundle = _bundle(request.model)
     return (
-        summary.get("model", {}).get("sha256") == bundle.sha256
-        and summary.get("source_id") == source_identity(scene)
-        and summary.get("options") == result_options(request.options, bundle)
-        and all(p.exists() for p in paths.values())
+        summary.same_inputs(source_identity(scene), bundle.sha256)
+        and summary.options == result_options(request.options, bundle)
+        and all(p.exists() for p in paths.written(request.options.output).values())
     )
 
 

@@ -8,33 +8,38 @@ takes the fields flat, as before the groups existed, and reads them flat too (``
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    BeforeValidator,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from geoseg import indices
-from geoseg.errors import OptionError
+from geoseg.engine.select import ENGINES, ComputeOptions
+from geoseg.errors import GeosegError, OptionError
+from geoseg.errors import out_of_range as _fail
 
-ENGINES = ("auto", "inprocess", "local", "dask")
-#: tile sizes are multiples of the network's total stride
+__all__ = ["ENGINES", "ComputeOptions", "Options", "OptionsField", "OutputOptions", "TilingOptions"]
+
+#: tile sizes are multiples of the network's total stride (what TileGrid accepts)
 TILE_MULTIPLE = 32
-MIN_TILE = 64
+MIN_TILE = TILE_MULTIPLE
 #: a tile of this many pixels a side holds ~1.6 GB of float32 probabilities per batch item
 MAX_TILE = 4096
-_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-").removesuffix("-ha").removesuffix("-m")
-
-
-def _fail(name: str, value: object, allowed: str) -> OptionError:
-    return OptionError(f"{_flag(name)} {value!r} is out of range", None, f"use {allowed}")
 
 
 @dataclass(frozen=True)
 class TilingOptions:
-    """How the scene is cut: tiles the model sees, chunks a worker reads, tiles per batch."""
+    """How the scene is cut: tiles the model sees, chunks a worker reads, tiles per batch.
+
+    A chunk is rounded to whole tile strides, at least one: any chunk size from 1 pixel works
+    (the tests run chunks of a single stride)."""
 
     tile_size: int | None = None  # default: the bundle's
     overlap: int | None = None  # default: the bundle's
@@ -48,46 +53,25 @@ class TilingOptions:
                 "tile_size", t, f"a multiple of {TILE_MULTIPLE} from {MIN_TILE} to {MAX_TILE}"
             )
         if self.overlap is not None:
-            limit = t // 2 if t is not None else MAX_TILE // 2
-            if not 0 <= self.overlap < limit:
-                raise _fail("overlap", self.overlap, f"0 to {limit - 1} pixels (under half a tile)")
-        if self.chunk_size < (t or MIN_TILE):
-            raise _fail("chunk_size", self.chunk_size, f"at least the tile size ({t or MIN_TILE})")
+            self._check_overlap(self.overlap, t if t is not None else MAX_TILE)
+        if self.chunk_size < 1:
+            raise _fail("chunk_size", self.chunk_size, "1 or more pixels")
         if self.batch_size < 1:
             raise _fail("batch_size", self.batch_size, "1 or more tiles")
 
+    @staticmethod
+    def _check_overlap(overlap: int, tile: int) -> None:
+        if not 0 <= overlap <= tile // 2:
+            raise _fail("overlap", overlap, f"0 to {tile // 2} pixels (at most half the tile)")
+
+    def effective(self, default_tile: int, default_overlap: int) -> tuple[int, int]:
+        """Tile size and overlap a run uses: these options', else the bundle's defaults."""
+        tile = self.tile_size or default_tile
+        return tile, default_overlap if self.overlap is None else self.overlap
+
     def check_against(self, tile: int, overlap: int) -> None:
         """Checks that need the bundle's defaults (tile size and overlap actually used)."""
-        if not 0 <= overlap < tile // 2:
-            raise _fail("overlap", overlap, f"0 to {tile // 2 - 1} pixels (under half the tile)")
-        if self.chunk_size < tile:
-            raise _fail("chunk_size", self.chunk_size, f"at least the tile size ({tile})")
-
-
-@dataclass(frozen=True)
-class ComputeOptions:
-    """Where the model runs: engine, device, workers; and whether finished chunks are kept."""
-
-    engine: str = "auto"  # auto | inprocess | local | dask (needs dask_address)
-    device: str = "auto"
-    dask_address: str | None = None  # e.g. tcp://scheduler:8786: an existing cluster
-    workers: int | None = None  # local cluster size (default: one per core)
-    gpu_resources: bool = False  # pin chunk tasks to workers started with --resources GPU=1
-    resume: bool = True  # keep finished chunks beside the outputs until the run completes
-
-    def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
-            raise OptionError(
-                f"unknown engine {self.engine!r}", "--engine", f"use {', '.join(ENGINES)}"
-            )
-        if self.engine == "dask" and not self.dask_address:
-            raise OptionError(
-                "engine dask needs a scheduler address", "--dask-address", "pass tcp://HOST:PORT"
-            )
-        if not _DEVICE.match(self.device):
-            raise _fail("device", self.device, "auto, cpu, cuda or cuda:N")
-        if self.workers is not None and self.workers < 1:
-            raise _fail("workers", self.workers, "1 or more (default: one per core)")
+        self._check_overlap(overlap, tile)
 
 
 @dataclass(frozen=True)
@@ -108,7 +92,10 @@ class OutputOptions:
                 raise _fail(name, value, "a number ≥ 0")
         object.__setattr__(self, "indices", tuple(self.indices))
         for name in self.indices:
-            indices.get(name)
+            try:
+                indices.get(name)
+            except GeosegError as exc:  # an OptionError like every other bad option
+                raise OptionError(exc.what, exc.where, exc.remedy) from None
 
 
 GROUPS = {"tiling": TilingOptions, "compute": ComputeOptions, "output": OutputOptions}
@@ -131,13 +118,7 @@ class Options:
         output: OutputOptions | None = None,
         **flat: Any,
     ) -> None:
-        unknown = sorted(set(flat) - set(FIELD_GROUP))
-        if unknown:
-            raise OptionError(
-                f"unknown option(s) {', '.join(unknown)}",
-                "options",
-                f"use {', '.join(sorted(FIELD_GROUP))}",
-            )
+        _check_names(flat)
         given = {"tiling": tiling, "compute": compute, "output": output}
         for name, cls in GROUPS.items():
             own = {k: v for k, v in flat.items() if FIELD_GROUP[k] == name}
@@ -157,11 +138,60 @@ class Options:
 
     @classmethod
     def from_mapping(cls, values: Any) -> Options:
-        """An Options from itself, a flat mapping (catalogue YAML, flow parameters) or None."""
+        """An Options from itself, a flat mapping (catalogue YAML, flow parameters) or None;
+        values of the wrong type are an :class:`OptionError` too, not a ``TypeError`` deep down."""
         if isinstance(values, Options):
             return values
         if values is None:
             return cls()
-        if not isinstance(values, dict):
+        if not isinstance(values, Mapping):
             raise OptionError(f"options must be a mapping, not {type(values).__name__}", "options")
-        return cls(**values)
+        _check_names(values)
+        groups: dict[str, Any] = {}
+        for name, group in GROUPS.items():
+            own = {k: v for k, v in values.items() if FIELD_GROUP[k] == name}
+            try:
+                groups[name] = TypeAdapter(group).validate_python(own)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                field = str(err["loc"][0]) if err["loc"] else name
+                raise OptionError(
+                    f"option {field} {err.get('input')!r} is not valid ({err['msg']})", "options"
+                ) from None
+        return cls(**groups)
+
+
+def _check_names(flat: Mapping[str, Any]) -> None:
+    unknown = sorted(set(flat) - set(FIELD_GROUP))
+    if unknown:
+        raise OptionError(
+            f"unknown option(s) {', '.join(unknown)}",
+            "options",
+            f"use {', '.join(sorted(FIELD_GROUP))}",
+        )
+
+
+def _flat_schema() -> dict[str, Any]:
+    """JSON schema of the flat form (what a deployment's parameters show)."""
+    properties: dict[str, Any] = {}
+    for group in GROUPS.values():
+        properties.update(TypeAdapter(group).json_schema()["properties"])
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _field(values: Any) -> Options:
+    """Options.from_mapping for pydantic: a bad value becomes a ValidationError (as Prefect's
+    parameter checks and every pydantic caller expect), its message the OptionError's line."""
+    try:
+        return Options.from_mapping(values)
+    except OptionError as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: ``Options`` as a pydantic field: takes an Options or a flat mapping, serialises flat
+OptionsField = Annotated[
+    Options,
+    BeforeValidator(_field),
+    PlainSerializer(Options.flat, return_type=dict[str, Any]),
+    WithJsonSchema(_flat_schema()),
+]

@@ -1,21 +1,22 @@
-"""Losses by name (CE, weighted CE, Dice, Focal) and their weighted sums.
+"""Losses by name (CE, weighted CE, Dice, Focal), their weighted sums, and class weights.
 
 Dice and Focal come from ``smp.losses``; (weighted) cross-entropy is torch's, which smp wraps
-without class weights. All ignore label 255 (nodata and unlabelled pixels).
+without class weights. All ignore :data:`~geoseg.classes.NODATA` (nodata and unlabelled pixels).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
 from segmentation_models_pytorch.losses import DiceLoss, FocalLoss
 from torch import nn
 
+from geoseg.classes import NODATA
+from geoseg.errors import InputError
 from geoseg.train.config import LossTerm
-
-IGNORE = 255
 
 
 def class_weights(counts: np.ndarray, power: float = 0.5, clip: float = 10.0) -> np.ndarray:
@@ -33,15 +34,29 @@ def class_weights(counts: np.ndarray, power: float = 0.5, clip: float = 10.0) ->
     return w.astype(np.float32)
 
 
+def configured_weights(
+    setting: Literal["auto", "none"] | list[float], counts: np.ndarray
+) -> np.ndarray | None:
+    """The config's ``class_weights``: from the training pixel ``counts``, none, or as given."""
+    if setting == "auto":
+        return class_weights(counts)
+    if setting == "none":
+        return None
+    weights = np.asarray(setting, dtype=np.float32)
+    if len(weights) != len(counts):
+        raise InputError(
+            f"class_weights has {len(weights)} values for {len(counts)} classes",
+            "class_weights",
+            "give one weight per class, or auto",
+        )
+    return weights
+
+
 class CombinedLoss(nn.Module):
     """``sum(weight_i * loss_i)`` over the configured terms."""
 
     def __init__(
-        self,
-        terms: Sequence[LossTerm],
-        n_classes: int,
-        weights: np.ndarray | None = None,
-        ignore_index: int = IGNORE,
+        self, terms: Sequence[LossTerm], n_classes: int, weights: np.ndarray | None = None
     ) -> None:
         super().__init__()
         if not terms:
@@ -49,24 +64,7 @@ class CombinedLoss(nn.Module):
         w = torch.as_tensor(weights, dtype=torch.float32) if weights is not None else None
         self.names = [t.name for t in terms]
         self.factors = [t.weight for t in terms]
-        mods: list[nn.Module] = []
-        for t in terms:
-            if t.name == "ce":
-                mods.append(nn.CrossEntropyLoss(ignore_index=ignore_index))
-            elif t.name == "wce":
-                if w is None:
-                    raise ValueError("weighted CE needs class weights")
-                mods.append(nn.CrossEntropyLoss(weight=w, ignore_index=ignore_index))
-            elif t.name == "dice":
-                present = (
-                    list(range(n_classes)) if w is None else [int(i) for i in (w > 0).nonzero()]
-                )
-                mods.append(DiceLoss("multiclass", classes=present, ignore_index=ignore_index))
-            elif t.name == "focal":
-                mods.append(FocalLoss("multiclass", ignore_index=ignore_index))
-            else:  # pragma: no cover - LossTerm validates names
-                raise ValueError(f"unknown loss {t.name!r}")
-        self.terms = nn.ModuleList(mods)
+        self.terms = nn.ModuleList(_term(t.name, n_classes, w) for t in terms)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         logits = logits.float()
@@ -74,3 +72,18 @@ class CombinedLoss(nn.Module):
         for f, term in zip(self.factors, self.terms, strict=True):
             total = total + f * term(logits, target)
         return total
+
+
+def _term(name: str, n_classes: int, w: torch.Tensor | None) -> nn.Module:
+    if name == "ce":
+        return nn.CrossEntropyLoss(ignore_index=NODATA)
+    if name == "wce":
+        if w is None:
+            raise ValueError("weighted CE needs class weights")
+        return nn.CrossEntropyLoss(weight=w, ignore_index=NODATA)
+    if name == "dice":
+        present = list(range(n_classes)) if w is None else [int(i) for i in (w > 0).nonzero()]
+        return DiceLoss("multiclass", classes=present, ignore_index=NODATA)
+    if name == "focal":
+        return FocalLoss("multiclass", ignore_index=NODATA)
+    raise ValueError(f"unknown loss {name!r}")  # pragma: no cover - LossTerm validates names

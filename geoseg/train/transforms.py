@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from geoseg.train.config import AugmentConfig
+
 
 def d4(image: np.ndarray, label: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Element ``k`` (0–7) of the dihedral group on ``image (C, H, W)`` and ``label (H, W)``.
@@ -40,3 +42,25 @@ def jitter(
     out = np.maximum(out, 0.0, dtype=np.float32)
     out[:, ~valid] = 0.0
     return out
+
+
+#: Chips exactly as drawn: no geometry, no radiometry (e.g. to measure a network's mean response).
+NO_AUGMENT = AugmentConfig(d4=False, gain=0, brightness=0, offset=0)
+
+
+def radiometric(
+    reflectance: np.ndarray, valid: np.ndarray, rng: np.random.Generator, aug: AugmentConfig
+) -> np.ndarray:
+    """The configured :func:`jitter`, drawn from ``rng`` only when some jitter is on."""
+    if not (aug.gain or aug.brightness or aug.offset):
+        return reflectance
+    return jitter(reflectance, valid, rng, aug.gain, aug.brightness, aug.offset)
+
+
+def geometric(
+    x: np.ndarray, label: np.ndarray, rng: np.random.Generator, aug: AugmentConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """A random :func:`d4` element on model input and label (one draw), when D4 is on."""
+    if not aug.d4:
+        return x, label
+    return d4(x, label, int(rng.integers(0, 8)))

@@ -19,6 +19,8 @@ from geoseg.models.bundle import load_bundle
 from geoseg.models.unet_aspp import LocalASPP, UnetASPP, fold_image_pooling
 from geoseg.train.config import TrainConfig
 from geoseg.train.dataset import ChipDataset
+from geoseg.train.sampler import ChipPlan
+from geoseg.train.transforms import NO_AUGMENT
 
 #: Chips over which the image-pooling branch is averaged before it is folded.
 FOLD_CHIPS = 96
@@ -60,20 +62,8 @@ def _mean_pooled(
     source: UnetASPP, cfg: TrainConfig, data: ChipDataset, device: torch.device
 ) -> torch.Tensor:
     """The pooling branch's mean output over tile-sized training chips, as drawn (no jitter)."""
-    chips = ChipDataset(
-        data.scenes,
-        data.bands,
-        data.index_names,
-        data.mean,
-        data.std,
-        chip_size=cfg.tile_size,
-        length=FOLD_CHIPS,
-        seed=cfg.seed + 1,
-        d4=False,
-        gain=0,
-        brightness=0,
-        offset=0,
-    )
+    plan = ChipPlan(size=cfg.tile_size, length=FOLD_CHIPS, seed=cfg.seed + 1)
+    chips = ChipDataset(data.scenes, data.inputs, plan, NO_AUGMENT)
     assert isinstance(source.aspp, ASPP)
     pooling = source.aspp.convs[-1]
     outs = [

@@ -18,7 +18,7 @@ from geoseg.analysis.sampling import (
     mapped_areas,
     write_points,
 )
-from geoseg.cli.main import app
+from geoseg.cli.app import app
 from geoseg.errors import InputError
 
 runner = CliRunner()

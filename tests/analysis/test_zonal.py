@@ -14,8 +14,10 @@ from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
 from geoseg.analysis.zonal import parse_date, raster_date, raster_kind, write_zonal, zonal_stats
-from geoseg.cli.main import app
+from geoseg.cli.app import app
+from geoseg.errors import OptionError
 from geoseg.io.geotiff import open_scene
+from geoseg.io.read_options import ReadOptions
 from tests.conftest import NORCIA
 
 runner = CliRunner()
@@ -122,6 +124,13 @@ def test_scene_indices_match_reading_the_scene(tmp_path: Path) -> None:
     assert t.NDVI_p90[0] == pytest.approx(float(np.quantile(ndvi, 0.9)), abs=1e-5)
     assert t.date[0] == np.datetime64("2017-10-18")  # from the folder name
     assert "NDWI_mean" not in t.columns
+    # how the scene is read: a ReadOptions or the same options as keywords, checked at the door
+    scaled = zonal_stats(fields, [NORCIA], indices=["NDVI"], read=ReadOptions.build(offset=-500))
+    assert scaled.NDVI_mean[0] != pytest.approx(t.NDVI_mean[0], abs=1e-5)
+    again = zonal_stats(fields, [NORCIA], indices=["NDVI"], offset=-500)
+    assert again.NDVI_mean[0] == scaled.NDVI_mean[0]
+    with pytest.raises(OptionError, match="--scale"):
+        zonal_stats(fields, [NORCIA], indices=["NDVI"], scale=0)
 
 
 def test_dates() -> None:

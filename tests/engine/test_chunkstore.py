@@ -1,29 +1,43 @@
-"""Chunk-store identity of inputs that are not plain files: zip members, URLs, masks."""
+"""The chunk store keeps finished chunks in the folder it is given, and gives them back whole.
 
-import zipfile
+(The folder's name, the run's fingerprint, is tested in tests/run/test_identity.py.)"""
+
 from pathlib import Path
 
-from geoseg.engine.chunkstore import file_identity, fingerprint
+import numpy as np
+from rasterio.windows import Window
+
+from geoseg.core.blend import ChunkOutput, Piece
+from geoseg.engine.chunkstore import ChunkStore
 from geoseg.tiling import TileGrid
 
 
-def test_zip_member_is_identified_by_its_archive(tmp_path: Path) -> None:
-    archive = tmp_path / "p.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("P.SAFE/B02.jp2", b"x")
-    member = f"/vsizip/{archive}/P.SAFE/B02.jp2"
-    st = archive.stat()
-    assert file_identity(member) == [member, st.st_size, st.st_mtime_ns]
-    url = "/vsicurl/https://example.org/B02.tif"
-    assert file_identity(url) == [url]
-
-
-def test_masks_change_the_fingerprint(tmp_path: Path) -> None:
-    band = tmp_path / "b.tif"
-    band.write_bytes(b"x")
-    grid = TileGrid(100, 100, 64, 16, 2)
-    plain = fingerprint([str(band)], "sha", grid, ())
-    assert plain == fingerprint([str(band)], "sha", grid, (), ())
-    scl = fingerprint([str(band)], "sha", grid, (), ("SCL (classes 3,8,9,10)",))
-    other = fingerprint([str(band)], "sha", grid, (), ("SCL (classes 3,9)",))
-    assert len({plain, scl, other}) == 3
+def test_saved_chunks_load_back_equal(tmp_path: Path) -> None:
+    grid = TileGrid(200, 200, 64, 16, 2)
+    store = ChunkStore(tmp_path / "store", grid)
+    assert store.done() == set()
+    chunk = grid.chunk(1, 0)
+    h, w = int(chunk.core.height), int(chunk.core.width)
+    rng = np.random.default_rng(0)
+    acc = rng.random((3, 4, 5), dtype=np.float32)
+    out = ChunkOutput(
+        chunk,
+        rng.integers(0, 9, (h, w), dtype=np.uint8),
+        rng.integers(0, 100, (h, w), dtype=np.uint8),
+        rng.random((h, w)) > 0.5,
+        (Piece((1, 0), Window(3, 4, 5, 4), acc, acc[0].copy()),),
+        extra=rng.random((1, h, w), dtype=np.float32),
+        masked=7,
+    )
+    store.save(out)
+    assert store.done() == {(1, 0)}
+    back = store.load(1, 0)
+    assert back.chunk == chunk and back.masked == 7
+    for name in ("classes", "confidence", "valid", "extra"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(out, name))
+    (piece,) = back.pieces
+    assert piece.window == Window(3, 4, 5, 4) and piece.source == (1, 0)
+    np.testing.assert_array_equal(piece.acc, acc)
+    assert not list(store.root.glob("*.tmp.npz"))
+    store.remove()
+    assert not store.root.exists()

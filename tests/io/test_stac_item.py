@@ -17,7 +17,7 @@ from pystac.validation import validate_dict
 from typer.testing import CliRunner
 
 import geoseg
-from geoseg.cli.main import app
+from geoseg.cli.app import app
 from geoseg.io.grid import Grid
 from geoseg.io.stac_item import AssetSpec, build_item, footprint_wgs84
 from tests.conftest import NORCIA
@@ -31,13 +31,13 @@ def run(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> geoseg.Cl
 
 
 def test_item_beside_outputs(run: geoseg.ClassifyResult) -> None:
-    assert run.stac_item == run.out_dir / "oscd_norcia_20171018_item.json"
+    assert run.stac_item == run.out_dir / f"{NORCIA.name}_item.json"
     assert run.stac_item in run.outputs
     data = json.loads(run.stac_item.read_text())
     core = {k: v for k, v in data.items() if k != "stac_extensions"}
     validate_dict(core)  # core Item schema, bundled with pystac (offline)
     item = pystac.Item.from_file(str(run.stac_item))
-    assert item.id == "oscd_norcia_20171018"
+    assert item.id == NORCIA.name
     assert item.datetime is not None and item.datetime.date() == date(2017, 10, 18)
     assert set(item.assets) == {
         "classes", "confidence", "indices", "polygons", "stats_csv", "stats_json", "style",

@@ -7,7 +7,9 @@ import geoseg
 from geoseg.errors import InputError
 from geoseg.run.catalog import SceneRequest, is_done, load_catalog
 from geoseg.run.classify import Options
+from geoseg.run.identity import ModelRef
 from tests.conftest import BEIRUT, NORCIA
+from tests.run.conftest import summary
 
 
 def write(path: Path, text: str) -> Path:
@@ -42,13 +44,13 @@ scenes:
     assert reqs[0].read.kwargs() == {"cloud_mask": True}
     assert reqs[1].read.kwargs() == {
         "mask": str(tmp_path / "masks/clouds.tif"),
-        "scl_classes": [8, 9],
+        "scl_classes": (8, 9),
         "cloud_mask": True,
     }
 
 
 def test_the_shipped_catalogue_loads() -> None:
-    reqs = load_catalog(Path(__file__).parents[1] / "tiles" / "catalog.yaml")
+    reqs = load_catalog(Path(__file__).parents[2] / "tiles" / "catalog.yaml")
     assert len(reqs) == 1 and Path(reqs[0].scene).is_dir()
 
 
@@ -57,8 +59,10 @@ def test_the_shipped_catalogue_loads() -> None:
     [
         ("scenes: [{scene: a, watch: b}]", "exactly one of 'scene' or 'watch'"),
         ("scenes: [{scene: a, colour: red}]", "scenes.0.colour: Extra inputs"),
-        ("scenes: [{scene: a, options: {min_area_ha: lots}}]", "min_area_ha: Input should be"),
-        ("scenes: [{scene: a, options: {tile: 3}}]", "tile: Unexpected keyword"),
+        ("scenes: [{scene: a, options: {min_area_ha: lots}}]", "min_area_ha 'lots' is not valid"),
+        ("scenes: [{scene: a, options: {tile: 3}}]", "unknown option(s) tile"),
+        ("scenes: [{scene: a, options: {tile_size: 100}}]", "--tile-size 100 is out of range"),
+        ("scenes: [{scene: a, read: {scale: 0}}]", "scale: Value error"),
         ("scenes: [{scene: a}, {scene: b/a}]", "give one of them a distinct 'name'"),
         ("scenes: [{scene: a}\n  - oops", "cannot read the catalogue"),
         ("out_dir: x", "scenes: Field required"),
@@ -129,7 +133,8 @@ def test_done_checks_load_the_bundle_once_until_it_changes(
             for i in range(3)]  # fmt: skip
     for i in range(3):  # a stats file from some earlier run: the model must be compared
         (tmp_path / f"o{i}").mkdir()
-        (tmp_path / f"o{i}" / f"{NORCIA.name}_stats.json").write_text("{}")
+        stats = tmp_path / f"o{i}" / f"{NORCIA.name}_stats.json"
+        stats.write_text(summary(model=ModelRef(name="old", sha256="0" * 64)).to_json())
     assert not any(is_done(r) for r in reqs)
     assert len(loads) == 1  # one load for three scenes
     first = catalog._bundle(str(model)).sha256

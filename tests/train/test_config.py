@@ -1,14 +1,17 @@
 """Training configs: paths relative to the file, defaults for settings added later, bad configs
-refused with one clear line."""
+refused with one clear line (through the command: tests/cli/test_train.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from geoseg.errors import InputError
 from geoseg.train import load_config
+from geoseg.train.config import TrainConfig
+from tests.conftest import REPO
 
 
 def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
@@ -43,21 +46,14 @@ def test_bad_configs_are_refused(tmp_path: Path, name: str, text: str | None, me
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
-def test_the_train_command_exits_2_with_one_line(tmp_path: Path) -> None:
-    import typer
-    from typer.testing import CliRunner
-
-    from geoseg.cli.train import register
-
-    app = typer.Typer()
-    register(app)
-
-    @app.command()
-    def _other() -> None:  # a second command keeps Typer's sub-command layout
-        pass
-
-    (tmp_path / "cfg.yaml").write_text("train: x\nchip_sizes: [8]\n")
-    res = CliRunner().invoke(app, ["train", "--config", str(tmp_path / "cfg.yaml")])
-    assert res.exit_code == 2
-    assert res.output.strip().count("\n") == 0 and "chip sizes must be at least 32" in res.output
-    assert not (tmp_path / "model").exists()
+def test_the_retired_ignore_index_is_accepted_and_ignored(tmp_path: Path) -> None:
+    """Older configs and bundle provenance hold ``ignore_index``; it was never read."""
+    (tmp_path / "cfg.yaml").write_text("train: x\nignore_index: 255\n")
+    cfg = load_config(tmp_path / "cfg.yaml")
+    assert "ignore_index" not in cfg.model_dump()
+    shipped = json.loads((REPO / "geoseg/models/default/bundle.json").read_text())
+    saved = shipped["provenance"]["config"]
+    assert saved["ignore_index"] == 255
+    again = TrainConfig.model_validate(saved)
+    assert again.chips_per_epoch == saved["chips_per_epoch"]
+    assert "ignore_index" not in again.model_dump()

@@ -7,8 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from geoseg.errors import InputError
 from geoseg.train.config import LossTerm
-from geoseg.train.losses import CombinedLoss, class_weights
+from geoseg.train.losses import CombinedLoss, class_weights, configured_weights
 
 
 def test_class_weights_by_hand() -> None:
@@ -17,6 +18,15 @@ def test_class_weights_by_hand() -> None:
     np.testing.assert_allclose(w, [np.sqrt(0.5), 1, 1, 0], rtol=1e-6)
     w = class_weights(np.array([1_000_000, 1, 1]), clip=10)  # clipped to [0.1, 10]
     np.testing.assert_allclose(w, [0.1, 1, 1], rtol=1e-6)
+
+
+def test_configured_weights() -> None:
+    counts = np.array([200, 100, 100, 0])
+    np.testing.assert_array_equal(configured_weights("auto", counts), class_weights(counts))
+    assert configured_weights("none", counts) is None
+    np.testing.assert_array_equal(configured_weights([1, 2, 3, 4], counts), [1, 2, 3, 4])
+    with pytest.raises(InputError, match="class_weights has 2 values for 4 classes"):
+        configured_weights([1.0, 2.0], counts)
 
 
 def _batch() -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,11 +1,13 @@
-"""D4 geometry moves image and label together; jitter touches only valid reflectance."""
+"""D4 geometry moves image and label together; jitter touches only valid reflectance; both as
+configured."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from geoseg.train.transforms import d4, jitter
+from geoseg.train.config import AugmentConfig
+from geoseg.train.transforms import NO_AUGMENT, d4, geometric, jitter, radiometric
 
 
 def test_quarter_turn_and_flip_by_hand() -> None:
@@ -47,3 +49,20 @@ def test_jitter_is_seeded_and_keeps_nodata_zero() -> None:
     per_band = a[:, 1:, 1:].reshape(3, -1)
     assert np.ptp(per_band, axis=1).max() < 1e-6  # one gain/offset per band, not per pixel
     np.testing.assert_array_equal(jitter(refl, valid, np.random.default_rng(2), 0, 0, 0), refl)
+
+
+def test_configured_augmentations_draw_only_when_on() -> None:
+    """Off, they leave chips and the chip's generator untouched (later draws stay the same)."""
+    refl = np.full((3, 4, 4), 0.2, dtype=np.float32)
+    valid = np.ones((4, 4), dtype=bool)
+    label = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    rng = np.random.default_rng(0)
+    assert radiometric(refl, valid, rng, NO_AUGMENT) is refl
+    x, lab = geometric(refl, label, rng, NO_AUGMENT)
+    assert x is refl and lab is label
+    assert rng.random() == np.random.default_rng(0).random()
+    on = AugmentConfig()
+    a, b = np.random.default_rng(7), np.random.default_rng(7)
+    np.testing.assert_array_equal(radiometric(refl, valid, a, on), jitter(refl, valid, b))
+    _, lab = geometric(refl, label, a, on)
+    np.testing.assert_array_equal(lab, d4(refl, label, int(b.integers(0, 8)))[1])

@@ -15,10 +15,10 @@ from geoseg.models.bundle import load_bundle
 from geoseg.models.registry import build_model
 from geoseg.train import load_config, train
 from geoseg.train.config import TrainConfig
-from geoseg.train.dataset import ChipDataset, normalisation
-from geoseg.train.loop import _open
+from geoseg.train.dataset import ChipDataset, ModelInput, normalisation, open_scenes
+from geoseg.train.sampler import ChipPlan
 from geoseg.train.warm_start import warm_start
-from tests.conftest import NORCIA
+from tests.conftest import NORCIA_LABELLED as NORCIA
 
 PARAMS = {"decoder_channels": [64, 32, 16, 16, 8], "aspp_channels": 64}  # as in make_spec
 
@@ -28,9 +28,9 @@ def _start(init: Path, **params: Any) -> tuple[TrainConfig, nn.Module, str]:
         None, train=[str(NORCIA)], init=str(init), model_params=params, chip_size=64,
         batch_size=8, tile_size=64, output="unused",
     )  # fmt: skip
-    scenes = _open(cfg, cfg.train)
+    scenes = open_scenes(cfg, cfg.train)
     mean, std = normalisation(scenes, cfg.bands, cfg.indices)
-    data = ChipDataset(scenes, cfg.bands, cfg.indices, mean, std, chip_size=64, length=4)
+    data = ChipDataset(scenes, ModelInput(cfg.bands, cfg.indices, mean, std), ChipPlan(64, 4))
     network = build_model(cfg.architecture, cfg.encoder, 12, 9, **cfg.model_params)
     return cfg, network, warm_start(network, cfg, data, torch.device("cpu"))
 
@@ -47,6 +47,7 @@ def test_the_same_network_starts_from_the_bundle_weights(bundle_dir: Path) -> No
         torch.testing.assert_close(v.float(), source[k], msg=k)
 
 
+@pytest.mark.slow  # the pooling branch runs over 96 real chips
 def test_a_pooling_bundle_seeds_a_local_network(bundle_dir: Path) -> None:
     _, network, how = _start(bundle_dir, **PARAMS, aspp_pooling=False)
     assert "image pooling folded (mean over 96 chips of 64 px)" in how
@@ -72,6 +73,7 @@ def test_a_missing_init_bundle_is_refused(tmp_path: Path) -> None:
         _start(tmp_path / "no-such-bundle", **PARAMS)
 
 
+@pytest.mark.slow
 def test_zero_epochs_write_the_starting_weights(bundle_dir: Path, tmp_path: Path) -> None:
     """``epochs: 0`` measures and ships a folded network without training it."""
     bundle = train(

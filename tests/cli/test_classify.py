@@ -1,51 +1,68 @@
-"""The command line: summary on success; one line, exit 2 and no outputs for every bad input."""
+"""``geoseg classify``: summary on success; one line, exit 2 and no outputs for every bad input."""
+
+from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
-from typer.testing import CliRunner
 
-from geoseg.cli.main import app
 from geoseg.models.bundle import SPEC_FILE, WEIGHTS_FILE
+from tests.cli.conftest import assert_clean_failure, invoke
 from tests.conftest import NORCIA, make_bundle, write_stack
 
-runner = CliRunner()
 
-
-def _run(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args), catch_exceptions=False)
-
-
+@pytest.mark.slow
 def test_classify_prints_outputs_and_the_area_table(bundle_dir: Path, tmp_path: Path) -> None:
-    res = _run(
-        "classify",
-        str(NORCIA),
-        "-o",
-        str(tmp_path),
-        "--model",
-        str(bundle_dir),
-        "--min-area",
-        "0.1",
-    )
+    res = invoke(
+        "classify", str(NORCIA), "-o", str(tmp_path), "--model", str(bundle_dir),
+        "--min-area", "0.1",
+    )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "Class areas" in res.stdout and "flooded_vegetation" in res.stdout
-    assert str(tmp_path / "oscd_norcia_20171018_classes.tif") in res.stdout
+    assert str(tmp_path / f"{NORCIA.name}_classes.tif") in res.stdout
     assert res.stderr == ""  # no terminal, no progress bar
 
 
 def test_help_shows_examples() -> None:
-    res = _run("classify", "--help")
+    res = invoke("classify", "--help")
     assert res.exit_code == 0 and "Examples" in res.stdout and "--min-area" in res.stdout
 
 
-def test_info_on_scene_and_bundle(bundle_dir: Path) -> None:
-    res = _run("info", str(NORCIA))
-    assert res.exit_code == 0 and "B8A" in res.stdout and "EPSG:32633" in res.stdout
-    res = _run("info", str(bundle_dir))
-    assert res.exit_code == 0 and "unet_aspp" in res.stdout and "snow_and_ice" in res.stdout
+# --- bad option values: caught where the options are built, before anything is read ------------
+
+BAD_OPTIONS = {
+    "tile size": (("--tile-size", "100"), "--tile-size 100 is out of range"),
+    "overlap": (("--overlap", "-1"), "--overlap -1 is out of range"),
+    "chunk size": (("--chunk-size", "0"), "--chunk-size 0 is out of range"),
+    "batch size": (("--batch-size", "0"), "--batch-size 0 is out of range"),
+    "device": (("--device", "tpu9"), "--device 'tpu9' is out of range"),
+    "workers": (("--workers", "0"), "--workers 0 is out of range"),
+    "engine": (("--engine", "spark"), "unknown engine 'spark'"),
+    "dask without address": (("--engine", "dask"), "needs a scheduler address"),
+    "min area": (("--min-area", "-1"), "--min-area -1.0 is out of range"),
+    "simplify": (("--simplify", "nan"), "--simplify nan is out of range"),
+    "index": (("--indices", "FOO"), "unknown spectral index"),
+    "scale": (("--scale", "0"), r"--scale 0(\.0)? is not valid"),
+    "nodata": (("--nodata", "nan"), "--nodata nan is not valid"),
+    "scl classes": (("--scl-classes", "3,12"), "not an SCL class: '12'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_OPTIONS))
+def test_bad_option_value(case: str, tmp_path: Path) -> None:
+    """The scene does not exist: the option's error coming first shows nothing was read."""
+    args, message = BAD_OPTIONS[case]
+    out = tmp_path / "out"
+    out.mkdir()
+    res = invoke("classify", str(tmp_path / "missing.tif"), "-o", str(out), *args)
+    assert_clean_failure(res, message, out)
+
+
+# --- bad scenes, bundles and output folders ------------------------------------------------------
 
 
 def _corrupt_bundle(tmp: Path) -> Path:
@@ -86,7 +103,7 @@ def _all_nodata(tmp: Path) -> Path:
     return path
 
 
-BAD_SCENES = {
+BAD_SCENES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "missing path": (lambda tmp: tmp / "nope.tif", "scene not found"),
     "not a raster": (_not_a_raster, "not a readable raster"),
     "truncated tiff": (_truncated, "truncated or corrupt|not a readable raster"),
@@ -104,8 +121,8 @@ def test_bad_scene(case: str, bundle_dir: Path, tmp_path: Path) -> None:
     make, message = BAD_SCENES[case]
     scene = make(tmp_path)
     out = tmp_path / "out"
-    res = _run("classify", str(scene), "-o", str(out), "--model", str(bundle_dir))
-    _assert_clean_failure(res, message, out)
+    res = invoke("classify", str(scene), "-o", str(out), "--model", str(bundle_dir))
+    assert_clean_failure(res, message, out)
 
 
 @pytest.mark.parametrize(
@@ -117,103 +134,40 @@ def test_bad_scene(case: str, bundle_dir: Path, tmp_path: Path) -> None:
     ],
     ids=["corrupt bundle", "mismatched bundle", "not a bundle"],
 )
-def test_bad_bundle(make, message: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_bundle(make: Callable[[Path], Path], message: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    res = _run("classify", str(NORCIA), "-o", str(out), "--model", str(make(tmp_path)))
-    _assert_clean_failure(res, message, out)
+    res = invoke("classify", str(NORCIA), "-o", str(out), "--model", str(make(tmp_path)))
+    assert_clean_failure(res, message, out)
 
 
 def test_unwritable_output_dir(bundle_dir: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
-    res = _run("classify", str(NORCIA), "-o", str(blocker / "out"), "--model", str(bundle_dir))
-    _assert_clean_failure(res, "cannot write to the output folder", blocker / "out")
+    res = invoke("classify", str(NORCIA), "-o", str(blocker / "out"), "--model", str(bundle_dir))
+    assert_clean_failure(res, "cannot write to the output folder", blocker / "out")
 
 
-def test_bad_band_mapping_and_index(bundle_dir: Path, tmp_path: Path) -> None:
-    res = _run(
-        "classify",
-        str(NORCIA),
-        "-o",
-        str(tmp_path / "o"),
-        "--bands",
-        "B02",
-        "--model",
-        str(bundle_dir),
+def test_bad_band_mapping(bundle_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    res = invoke(
+        "classify", str(NORCIA), "-o", str(out), "--bands", "B02", "--model", str(bundle_dir)
     )
-    _assert_clean_failure(res, "cannot parse band mapping", tmp_path / "o")
-    res = _run(
-        "classify",
-        str(NORCIA),
-        "-o",
-        str(tmp_path / "o"),
-        "--indices",
-        "FOO",
-        "--model",
-        str(bundle_dir),
-    )
-    _assert_clean_failure(res, "unknown spectral index", tmp_path / "o")
-
-
-def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    res = runner.invoke(app, ["--debug", "classify", str(tmp_path / "nope.tif")])
-    assert res.exit_code != 0 and res.exception is not None
-
-
-def _assert_clean_failure(res, message: str, out: Path) -> None:  # type: ignore[no-untyped-def]
-    import re
-
-    assert res.exit_code == 2, res.output
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("geoseg: error: ")
-    assert re.search(message, lines[0]), lines[0]
-    assert "Traceback" not in res.output
-    assert not out.exists() or list(out.iterdir()) == []
-
-
-def test_bad_engine_options(bundle_dir: Path, tmp_path: Path) -> None:
-    base = ["classify", str(NORCIA), "-o", str(tmp_path / "o"), "--model", str(bundle_dir)]
-    _assert_clean_failure(_run(*base, "--engine", "spark"), "unknown engine", tmp_path / "o")
-    _assert_clean_failure(_run(*base, "--engine", "dask"), "needs a scheduler", tmp_path / "o")
+    assert_clean_failure(res, "cannot parse band mapping", out)
 
 
 @pytest.mark.slow
 def test_unreachable_scheduler(bundle_dir: Path, tmp_path: Path) -> None:
-    res = _run(
-        "classify",
-        str(NORCIA),
-        "-o",
-        str(tmp_path / "o"),
-        "--model",
-        str(bundle_dir),
-        "--dask-address",
-        "tcp://127.0.0.1:9",
-    )
-    _assert_clean_failure(res, "cannot reach the Dask scheduler", tmp_path / "o")
+    res = invoke(
+        "classify", str(NORCIA), "-o", str(tmp_path / "o"), "--model", str(bundle_dir),
+        "--dask-address", "tcp://127.0.0.1:9",
+    )  # fmt: skip
+    assert_clean_failure(res, "cannot reach the Dask scheduler", tmp_path / "o")
 
 
 # --- Sentinel-2 products: SAFE folder, zip, STAC item; masks -----------------------------------
 
 
-def test_info_describes_safe_zip_and_stac(tmp_path: Path) -> None:
-    from tests.io.products import TILE, make_safe, make_stac_item, zip_safe
-
-    safe = make_safe(tmp_path / "p")
-    for path, kind in (
-        (safe, "safe"),
-        (zip_safe(safe, tmp_path / "p.zip"), "safe-zip"),
-        (make_stac_item(tmp_path / "s"), "stac"),
-    ):
-        res = _run("info", str(path))
-        assert res.exit_code == 0, res.output
-        text = " ".join(res.stdout.split())
-        assert f"kind: {kind}" in text and f"tile id: {TILE}" in text
-        assert "sensing time: 2017-10-18T10:10:21" in text and "processing baseline: 05.09" in text
-        assert "B8A" in text and "10 x 10" in text and "-0.1" in text  # offset per band
-        assert "mask: SCL (classes 3,8,9,10)" in text
-
-
+@pytest.mark.slow
 def test_classify_safe_with_a_user_mask_reports_the_masked_share(
     bundle_dir: Path, tmp_path: Path
 ) -> None:
@@ -227,7 +181,7 @@ def test_classify_safe_with_a_user_mask_reports_the_masked_share(
     with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
         dst.write(mask, 1)
     out = tmp_path / "out"
-    res = _run(
+    res = invoke(
         "classify", str(safe), "-o", str(out), "--model", str(bundle_dir),
         "--mask", str(tmp_path / "mask.tif"), "--no-vectorize",
     )  # fmt: skip
@@ -277,11 +231,7 @@ def _stac_missing_asset(tmp: Path) -> Path:
     return item
 
 
-def _all_masked(tmp: Path) -> Path:
-    return _product(tmp)  # run with --scl-classes 3,4,9,10,11: every pixel with data
-
-
-BAD_PRODUCTS = {
+BAD_PRODUCTS: dict[str, tuple[Callable[[Path], Path], str, tuple[str, ...]]] = {
     "safe missing band": (_safe_missing_band, "incomplete: 1 band file.*B8A", ()),
     "safe broken xml": (_safe_broken_xml, "not readable XML", ()),
     "unreadable zip": (_unreadable_zip, "not a readable zip archive", ()),
@@ -292,8 +242,8 @@ BAD_PRODUCTS = {
         "no scene classification",
         ("--scl-classes", "3"),
     ),
-    "all masked": (
-        _all_masked,
+    "all masked": (  # every pixel holding data is in one of these SCL classes
+        _product,
         "every pixel holding data is masked",
         ("--scl-classes", "3,4,9,10,11"),
     ),
@@ -305,5 +255,5 @@ def test_bad_product(case: str, bundle_dir: Path, tmp_path: Path) -> None:
     make, message, extra = BAD_PRODUCTS[case]
     scene = make(tmp_path)
     out = tmp_path / "out"
-    res = _run("classify", str(scene), "-o", str(out), "--model", str(bundle_dir), *extra)
-    _assert_clean_failure(res, message, out)
+    res = invoke("classify", str(scene), "-o", str(out), "--model", str(bundle_dir), *extra)
+    assert_clean_failure(res, message, out)

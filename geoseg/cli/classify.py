@@ -1,0 +1,171 @@
+"""``geoseg classify``: a scene → class COG, confidence, polygons and the class-area table.
+
+The options are built and checked here, at the boundary: a bad value is one line and exit code 2
+before :func:`geoseg.run.classify.classify` reads or writes anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from geoseg.cli.common import names, out, progress_bars, user_errors
+from geoseg.cli.options import (
+    Bands,
+    BatchSize,
+    ChunkSize,
+    CloudMask,
+    Confidence,
+    DaskAddress,
+    Device,
+    Engine,
+    GpuResources,
+    Indices,
+    Mask,
+    MinArea,
+    Model,
+    Nodata,
+    Offset,
+    OutDir,
+    Overlap,
+    Resume,
+    Scale,
+    SclClasses,
+    Simplify,
+    Stac,
+    TileSize,
+    Vectorize,
+    Workers,
+)
+
+if TYPE_CHECKING:
+    from geoseg.run.classify import ClassifyResult
+
+EXAMPLES = """
+Examples:
+
+  geoseg classify scene.tif -o out/
+
+  geoseg classify S2B_MSIL2A_20230601T101609_N0509_R065_T32TQM_20230601T131209.SAFE.zip
+
+  geoseg classify https://earth-search.aws.element84.com/v1/collections/sentinel-2-l2a/items/ID
+
+  geoseg classify item.json --scl-classes 3,8,9,10,11 --mask fields_only.tif
+
+  geoseg classify S2_crop_folder/ --model my_bundle/ --min-area 0.5
+
+  geoseg classify scene.tif --bands B02=1,B03=2,B04=3,B08=4 --offset -1000 --no-vectorize
+
+  geoseg classify T32TQM.tif --dask-address tcp://scheduler:8786 --gpu-resources
+"""
+
+Scene = Annotated[
+    str,
+    typer.Argument(
+        help="GeoTIFF, folder of band GeoTIFFs, .SAFE folder, .zip product, or STAC item "
+        "(.json file or URL)."
+    ),
+]
+
+
+def classify(
+    scene: Scene,
+    out_dir: OutDir = Path("geoseg-output"),
+    model: Model = None,
+    tile_size: TileSize = None,
+    overlap: Overlap = None,
+    batch_size: BatchSize = 8,
+    chunk_size: ChunkSize = 2048,
+    device: Device = "auto",
+    min_area: MinArea = 0.05,
+    simplify: Simplify = 0.0,
+    vectorize: Vectorize = True,
+    confidence: Confidence = True,
+    indices: Indices = "",
+    bands: Bands = None,
+    nodata: Nodata = None,
+    offset: Offset = None,
+    scale: Scale = None,
+    mask: Mask = None,
+    cloud_mask: CloudMask = True,
+    scl_classes: SclClasses = None,
+    engine: Engine = "auto",
+    dask_address: DaskAddress = None,
+    workers: Workers = None,
+    gpu_resources: GpuResources = False,
+    resume: Resume = True,
+    stac: Stac = True,
+) -> None:
+    """Classify a Sentinel-2 scene into land-cover classes."""
+    from geoseg.io.read_options import ReadOptions
+    from geoseg.run.classify import classify as run
+    from geoseg.run.options import ComputeOptions, Options, OutputOptions, TilingOptions
+
+    with user_errors():
+        options = Options(
+            tiling=TilingOptions(
+                tile_size=tile_size, overlap=overlap, chunk_size=chunk_size, batch_size=batch_size
+            ),
+            compute=ComputeOptions(
+                engine=engine,
+                device=device,
+                dask_address=dask_address,
+                workers=workers,
+                gpu_resources=gpu_resources,
+                resume=resume,
+            ),
+            output=OutputOptions(
+                min_area_ha=min_area,
+                simplify_m=simplify,
+                vectorize=vectorize,
+                confidence=confidence,
+                indices=tuple(names(indices)),
+                stac=stac,
+            ),
+        )
+        read = ReadOptions.build(
+            bands=bands,
+            nodata=nodata,
+            offset=offset,
+            scale=scale,
+            mask=mask,
+            cloud_mask=cloud_mask,
+            scl_classes=scl_classes,
+        )
+        with progress_bars() as report:
+            result = run(
+                scene, out_dir, model=model, options=options, progress=report, **read.kwargs()
+            )
+    _print_summary(result)
+
+
+def _print_summary(result: ClassifyResult) -> None:
+    valid_share = 100.0 * result.valid_pixels / max(result.total_pixels, 1)
+    masked = (
+        f", {100.0 * result.masked_share:.1f} % of the data masked" if result.masked_pixels else ""
+    )
+    out.print(
+        f"Classified {result.total_pixels:,} pixels ({valid_share:.1f} % valid{masked}) "
+        f"in {result.timings.get('total_s', 0):.1f} s."
+    )
+    table = Table(title="Class areas")
+    for col in ("class", "pixels", "hectares", "share %", "polygons"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    df = result.stats
+    for row in df.itertuples():
+        polys = str(row.polygons) if "polygons" in df.columns else "-"
+        table.add_row(
+            str(row.class_name),
+            f"{row.pixels:,}",
+            f"{row.area_ha:,.2f}",
+            f"{row.share_pct:.2f}",
+            polys,
+        )
+    table.add_row("total", f"{int(df.pixels.sum()):,}", f"{df.area_ha.sum():,.2f}", "100.00", "")
+    out.print(table)
+    out.print("Outputs:")
+    for path in result.outputs:
+        out.print(f"  {path}", soft_wrap=True, highlight=False)

@@ -1,0 +1,112 @@
+"""What every command shares: the consoles, the one error handler, progress bars, metric tables.
+
+Commands print results on stdout (:data:`out`) and everything transient or failing on stderr, so
+``geoseg … > file`` keeps only the results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from geoseg.errors import GeosegError
+
+if TYPE_CHECKING:
+    from geoseg.run.results import Progress as Report
+
+out = Console()
+err = Console(stderr=True)
+
+#: ``--debug`` of the current invocation, set by the app's callback
+_state = {"debug": False}
+
+
+def set_debug(on: bool) -> None:
+    """``geoseg --debug``: let tracebacks through. The app's callback sets it on every invocation,
+    so one run cannot leave it on for the next."""
+    _state["debug"] = on
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """One line and exit code 2 for expected failures; the traceback only with ``--debug``."""
+    try:
+        yield
+    except GeosegError as exc:
+        if _state["debug"]:
+            raise
+        print(f"geoseg: error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        print("geoseg: interrupted: nothing was written at the output paths", file=sys.stderr)
+        raise typer.Exit(130) from None
+
+
+@contextlib.contextmanager
+def progress_bars() -> Iterator[Report]:
+    """A bar per phase on stderr while a run works; nothing when stderr is not a terminal."""
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,  # gone when done: the summary (or one error line) is what stays
+        disable=not err.is_terminal,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        yield report
+
+
+def names(text: str) -> list[str]:
+    """``"ndvi, NDWI"`` → ``["NDVI", "NDWI"]``: the comma lists of ``--indices``."""
+    return [name.strip().upper() for name in text.split(",") if name.strip()]
+
+
+def print_metrics(m: dict[str, Any], title: str) -> None:
+    """The headline agreement figures and the per-class table of an evaluation."""
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:.1f}"
+
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    out.print(
+        f"[bold]{title}[/bold]: {m['pixels']:,} px · OA {pct(m['overall_accuracy'])} % · "
+        f"mIoU {num(m['miou'])} (classes ≥ {100 * m['miou_min_share']:g} % of reference) · "
+        f"FW-IoU {pct(m['fw_iou'])} % · kappa {num(m['kappa'])}"
+    )
+    table = Table()
+    for col in ("class", "ref %", "IoU", "F1", "precision", "recall"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for name, c in m["per_class"].items():
+        table.add_row(
+            name,
+            pct(c["share"]),
+            pct(c["iou"]),
+            pct(c["f1"]),
+            pct(c["precision"]),
+            pct(c["recall"]),
+        )
+    out.print(table)

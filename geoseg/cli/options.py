@@ -1,0 +1,83 @@
+"""Options declared once, as ``Annotated`` aliases a command's signature uses (rasterio's
+``rio/options.py``): ``device: Device = "auto"``. Defaults stay in the signatures, where Typer
+reads them.
+
+Here live the options more than one command has and the options that mirror a library model
+(:class:`geoseg.run.options.Options`, :class:`geoseg.io.read_options.ReadOptions`); an option only
+one command has is declared in that command's module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# --- where: model and outputs ---------------------------------------------------------------------
+
+Model = Annotated[
+    Path | None, typer.Option("--model", help="Model bundle folder (default: shipped model).")
+]
+OutDir = Annotated[Path, typer.Option("-o", "--out-dir", help="Output folder.")]
+
+_device = typer.Option(help="auto, cpu, cuda or cuda:N.")
+Device = Annotated[str, _device]
+#: ``None``: as the training config says
+DeviceOverride = Annotated[str | None, _device]
+
+# --- tiling (TilingOptions) -----------------------------------------------------------------------
+
+TileSize = Annotated[int | None, typer.Option(help="Tile size in pixels.")]
+Overlap = Annotated[int | None, typer.Option(help="Tile overlap in pixels.")]
+BatchSize = Annotated[int, typer.Option(help="Tiles per forward pass.")]
+ChunkSize = Annotated[int, typer.Option(help="Chunk core size in pixels (memory).")]
+
+# --- outputs (OutputOptions) ----------------------------------------------------------------------
+
+MinArea = Annotated[float, typer.Option(help="Minimum mapping unit for polygons, in hectares.")]
+Simplify = Annotated[float, typer.Option(help="Polygon simplification tolerance (m).")]
+Vectorize = Annotated[bool, typer.Option(help="Write GeoPackage polygons.")]
+Confidence = Annotated[bool, typer.Option(help="Write the confidence raster.")]
+Indices = Annotated[str, typer.Option(help="Also write these index rasters, e.g. NDVI,NDWI.")]
+Stac = Annotated[bool, typer.Option(help="Write <scene>_item.json, a STAC item of the outputs.")]
+
+# --- compute (ComputeOptions) ---------------------------------------------------------------------
+
+Engine = Annotated[str, typer.Option(help="auto, inprocess, local (Dask cluster here) or dask.")]
+DaskAddress = Annotated[
+    str | None, typer.Option(help="Use an existing Dask cluster, e.g. tcp://HOST:8786.")
+]
+Workers = Annotated[int | None, typer.Option(help="Local cluster workers (default: one per core).")]
+GpuResources = Annotated[
+    bool, typer.Option(help="Run chunks only on Dask workers with --resources GPU=1.")
+]
+Resume = Annotated[
+    bool, typer.Option(help="Keep finished chunks so a rerun after a crash resumes.")
+]
+
+# --- reading a scene (ReadOptions) ----------------------------------------------------------------
+
+Bands = Annotated[str | None, typer.Option(help="Band mapping: B02=1,B03=2… or B05=file.tif:1.")]
+Nodata = Annotated[float | None, typer.Option(help="Input nodata value.")]
+Offset = Annotated[
+    float | None, typer.Option(help="Radiometric offset in DN (e.g. -1000 for PB ≥ 04.00).")
+]
+Scale = Annotated[float | None, typer.Option(help="Reflectance per DN (default 1e-4).")]
+Mask = Annotated[
+    Path | None,
+    typer.Option(help="Mask raster: nonzero pixels become nodata (any CRS/resolution)."),
+]
+CloudMask = Annotated[
+    bool, typer.Option(help="Mask clouds and shadows with the product's SCL band (L2A).")
+]
+SclClasses = Annotated[
+    str | None,
+    typer.Option(help="SCL classes to mask (default 3,8,9,10: shadow, clouds, cirrus)."),
+]
+
+# the same read options where the inputs are a mix of scenes and class rasters (zonal)
+SceneBands = Annotated[str | None, typer.Option(help="Band mapping for scenes: B02=1,B03=2...")]
+SceneNodata = Annotated[float | None, typer.Option(help="Scene nodata value.")]
+SceneOffset = Annotated[float | None, typer.Option(help="Scene radiometric offset (DN).")]
+SceneScale = Annotated[float | None, typer.Option(help="Scene reflectance per DN.")]

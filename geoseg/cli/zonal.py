@@ -1,0 +1,72 @@
+"""``geoseg zonal``: per field and date, class shares and index statistics
+(:func:`geoseg.analysis.zonal.zonal_stats`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geoseg.cli.common import names, out, user_errors
+from geoseg.cli.options import SceneBands, SceneNodata, SceneOffset, SceneScale
+
+EXAMPLES = """
+Examples:
+
+  geoseg zonal fields.gpkg out/s2_20210501_classes.tif out/s2_20210501_indices.tif -o fields.gpkg
+
+  geoseg zonal fields.gpkg scene_may.tif scene_june.tif -o ndvi.csv --indices NDVI
+
+  geoseg zonal fields.gpkg a.tif b.tif --date 2021-05-01 --date 2021-06-01 -o s.csv --id-field name
+"""
+
+Fields = Annotated[Path, typer.Argument(help="Field polygons (GeoPackage, GeoJSON...).")]
+Rasters = Annotated[
+    list[Path],
+    typer.Argument(help="Class rasters, index rasters (--indices) or scenes, any dates."),
+]
+Output = Annotated[Path, typer.Option("-o", "--output", help="Output .gpkg or .csv.")]
+Dates = Annotated[
+    list[str] | None,
+    typer.Option(help="Date of each raster, in order (default: metadata or file name)."),
+]
+Indices = Annotated[str, typer.Option(help="Indices computed from scenes, e.g. NDVI,NDWI.")]
+IdField = Annotated[str | None, typer.Option(help="Field id column (default: row number).")]
+Layer = Annotated[str | None, typer.Option(help="Layer of the fields file.")]
+
+
+def zonal(
+    fields: Fields,
+    rasters: Rasters,
+    output: Output,
+    date: Dates = None,
+    indices: Indices = "NDVI,NDWI",
+    id_field: IdField = None,
+    layer: Layer = None,
+    bands: SceneBands = None,
+    nodata: SceneNodata = None,
+    offset: SceneOffset = None,
+    scale: SceneScale = None,
+) -> None:
+    """Per field and date: class shares and index statistics (mean, median, p10, p90)."""
+    from geoseg.analysis.zonal import read_fields, write_zonal, zonal_stats
+    from geoseg.io.read_options import ReadOptions
+
+    with user_errors():
+        read = ReadOptions.build(bands=bands, nodata=nodata, offset=offset, scale=scale)
+        table = zonal_stats(
+            read_fields(fields, layer),
+            rasters,
+            dates=date or None,
+            indices=names(indices),
+            id_field=id_field,
+            **read.kwargs(),
+        )
+        path = write_zonal(table, output)
+    n_dates = table["date"].nunique(dropna=False)
+    out.print(
+        f"{table.shape[0]} rows ({len(table) // max(n_dates, 1)} fields x {n_dates} date(s)), "
+        f"{table.shape[1] - 1} columns: {path}",
+        highlight=False,
+    )

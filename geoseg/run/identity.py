@@ -1,0 +1,165 @@
+"""What identifies a run, in one place: its inputs, its finished chunks, its result.
+
+- :func:`source_identity`: the scene's files and masks (a rewritten input is a new input);
+- :func:`chunk_fingerprint`: the chunk store's folder (inputs, weights, tiling, extra channels);
+- :func:`result_options`: the options that change what a run writes (not how fast);
+- :class:`RunSummary`: the stats JSON the summarize stage writes and the catalogue's done-check
+  and the flows read back;
+- :func:`run_key`: the flows' cache key (inputs, model, result options, output folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from geoseg.tiling import TileGrid
+
+if TYPE_CHECKING:
+    from geoseg.io.scene import Scene
+    from geoseg.models.bundle import Bundle
+    from geoseg.run.options import Options
+
+
+def file_identity(src: str) -> list[object]:
+    """Path, size and mtime of a file; of the archive for /vsizip/ paths; URLs as they are."""
+    if not src.startswith("/vsi"):
+        st = os.stat(src)
+        return [os.path.abspath(src), st.st_size, st.st_mtime_ns]
+    inner = Path(src.split("/", 2)[2])
+    for part in (inner, *inner.parents):
+        if part.is_file():  # the archive holding the band
+            st = part.stat()
+            return [src, st.st_size, st.st_mtime_ns]
+    return [src]  # remote (/vsicurl/…): its URL is its identity
+
+
+def _digest(value: object, length: int) -> str:
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()[:length]
+
+
+def source_identity(scene: Scene) -> str:
+    """Identity of a scene's files and masks (path, size, mtime; URLs as they are)."""
+    files = sorted({s.path for s in scene.bands.values()} | {m.path for m in scene.masks})
+    return _digest([[file_identity(f) for f in files], [m.describe() for m in scene.masks]], 16)
+
+
+def fingerprint(
+    sources: list[str],
+    model_sha: str,
+    grid: TileGrid,
+    extra: tuple[str, ...],
+    masks: tuple[str, ...] = (),
+) -> str:
+    """Identity of a run's chunks: input files (path, size, mtime), weights, tiling, extras and
+    masks (a different mask gives different classes)."""
+    ident = [file_identity(src) for src in sorted(set(sources))]
+    tiling = [grid.height, grid.width, grid.tile, grid.overlap, grid.chunk_tiles]
+    # runs without masks keep the identity they had before masks existed
+    return _digest([ident, model_sha, *tiling, list(extra), *([list(masks)] if masks else [])], 16)
+
+
+def chunk_fingerprint(scene: Scene, model_sha: str, grid: TileGrid, extra: tuple[str, ...]) -> str:
+    """The fingerprint of a scene's chunks (its band files and masks)."""
+    sources = [s.path for s in scene.bands.values()] + [m.path for m in scene.masks]
+    return fingerprint(sources, model_sha, grid, extra, tuple(m.describe() for m in scene.masks))
+
+
+class ResultOptions(BaseModel):
+    """The options that change what a run writes (not how fast: engine, chunks, workers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tile_size: int
+    overlap: int
+    indices: list[str]
+    confidence: bool
+    vectorize: bool
+    # int | float: a whole number stays one, so the stats JSON keeps what was asked for
+    min_area_ha: int | float
+    simplify_m: int | float
+    stac: bool
+
+
+def result_options(opts: Options, bundle: Bundle) -> ResultOptions:
+    """The result options of a run of ``bundle``: the bundle's tiling where none was asked for."""
+    tile, overlap = opts.tiling.effective(bundle.spec.tile_size, bundle.spec.overlap)
+    output = opts.output
+    return ResultOptions(
+        tile_size=tile,
+        overlap=overlap,
+        indices=list(output.indices),
+        confidence=output.confidence,
+        vectorize=output.vectorize,
+        min_area_ha=output.min_area_ha,
+        simplify_m=output.simplify_m,
+        stac=output.stac,
+    )
+
+
+def run_key(source_id: str, model_sha: str, options: ResultOptions, out_dir: Path) -> str:
+    """Identity of a run's result in a folder: what the flows' task cache is keyed on."""
+    return _digest([source_id, model_sha, options.model_dump(), str(out_dir)], 24)
+
+
+class ModelRef(BaseModel):
+    name: str
+    sha256: str
+
+
+class ClassArea(BaseModel):
+    """A row of the area table (``polygons`` only when the run drew polygons)."""
+
+    class_id: int
+    class_name: str
+    color: str
+    pixels: int
+    area_m2: float
+    area_ha: float
+    share_pct: float
+    polygons: int | None = None
+
+
+class RunSummary(BaseModel):
+    """The stats JSON: a run's provenance, result options, grid, pixel counts and area table."""
+
+    geoseg_version: str
+    source: str
+    source_id: str
+    scene: dict[str, Any]  # kind and the product's provenance facts
+    model: ModelRef
+    options: ResultOptions
+    crs: str
+    width: int
+    height: int
+    tile_size: int
+    overlap: int
+    valid_pixels: int
+    nodata_pixels: int
+    masked_pixels: int
+    masked_pct: float
+    masks: list[str]
+    classes: list[ClassArea] = []
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", exclude_none=True), indent=2) + "\n"
+
+    @classmethod
+    def load(cls, path: Path) -> RunSummary | None:
+        """The summary in ``path``; None when it is missing or not a summary of this version."""
+        try:
+            return cls.model_validate_json(path.read_bytes())
+        except (OSError, ValidationError):
+            return None
+
+    def same_inputs(self, source_id: str, model_sha: str) -> bool:
+        """Whether this run classified the same inputs with the same model."""
+        return (self.source_id, self.model.sha256) == (source_id, model_sha)
+
+    def areas_ha(self) -> dict[str, float]:
+        return {c.class_name: c.area_ha for c in self.classes}

@@ -1,0 +1,91 @@
+"""Every file a run writes, named in one place: the stages, the catalogue and the flows ask here.
+
+A :class:`RunPaths` is an output folder and a scene's stem; which of its files a run actually
+writes depends on the output options (:meth:`RunPaths.written`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from geoseg.io.scene import Scene
+    from geoseg.run.options import OutputOptions
+
+#: the files of the segment stage, and of the summarize stage (keys of :meth:`RunPaths.written`)
+SEGMENT_FILES = ("classes", "style", "confidence", "indices")
+SUMMARY_FILES = ("stats_csv", "stats_json", "stac_item")
+
+
+def scene_stem(scene: Scene) -> str:
+    """The prefix of a scene's output files."""
+    return Path(scene.source).stem.removesuffix(".SAFE") or "scene"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The outputs of one scene's run in ``out_dir``."""
+
+    out_dir: Path
+    stem: str
+
+    @classmethod
+    def for_scene(cls, out_dir: str | Path, scene: Scene) -> RunPaths:
+        return cls(Path(out_dir), scene_stem(scene))
+
+    def _file(self, suffix: str) -> Path:
+        return self.out_dir / f"{self.stem}{suffix}"
+
+    @property
+    def classes(self) -> Path:
+        return self._file("_classes.tif")
+
+    @property
+    def style(self) -> Path:
+        """QGIS style of the class raster."""
+        return self._file("_classes.qml")
+
+    @property
+    def confidence(self) -> Path:
+        return self._file("_confidence.tif")
+
+    @property
+    def indices(self) -> Path:
+        return self._file("_indices.tif")
+
+    @property
+    def polygons(self) -> Path:
+        """GeoPackage: polygons, the area table and the polygons' QGIS style."""
+        return self._file(".gpkg")
+
+    @property
+    def stac_item(self) -> Path:
+        return self._file("_item.json")
+
+    @property
+    def stats_csv(self) -> Path:
+        return self._file("_stats.csv")
+
+    @property
+    def stats_json(self) -> Path:
+        return self._file("_stats.json")
+
+    def chunk_store(self, fingerprint: str) -> Path:
+        """Hidden folder of the finished chunks of the run with this fingerprint."""
+        return self.out_dir / f".geoseg-chunks-{self.stem}-{fingerprint}"
+
+    def written(self, output: OutputOptions) -> dict[str, Path]:
+        """The files a run with these output options leaves, by name."""
+        wanted = {
+            "classes": True,
+            "style": True,
+            "confidence": output.confidence,
+            "indices": bool(output.indices),
+            "polygons": output.vectorize,
+            "stac_item": output.stac,
+            "stats_csv": True,
+            "stats_json": True,
+        }
+        return {name: getattr(self, name) for name, keep in wanted.items() if keep}

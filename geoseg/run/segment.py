@@ -1,0 +1,249 @@
+"""The first stage: a scene's chunks through the model into the class (and confidence, index)
+COGs and their QGIS style, with the exact class-area table, all staged in one folder.
+
+Finished chunks are kept in a chunk store beside the outputs (``resume``), so a run that died
+recomputes only the missing chunks; the store is removed once every raster is staged.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from geoseg._version import __version__
+from geoseg.core.areas import AreaAccumulator
+from geoseg.dates import raster_date
+from geoseg.engine.chunkstore import ChunkStore
+from geoseg.engine.local import Job, run_chunks
+from geoseg.engine.select import open_engine
+from geoseg.errors import GeosegError, InputError
+from geoseg.io import class_raster, cog, styles
+from geoseg.io.scene import Scene
+from geoseg.models.bundle import Bundle
+from geoseg.run.identity import ModelRef, RunSummary, chunk_fingerprint, result_options
+from geoseg.run.identity import source_identity as scene_identity
+from geoseg.run.options import Options
+from geoseg.run.paths import RunPaths
+from geoseg.run.results import Progress, Segmentation
+from geoseg.tiling import TileGrid
+
+
+@dataclass
+class _Staged:
+    """The rasters being written, window by window, as chunk cores arrive."""
+
+    classes: cog.StagedRaster
+    confidence: cog.StagedRaster | None
+    indices: cog.StagedRaster | None
+
+
+def source_tag(source: str) -> str:
+    """Absolute path of a local input; URLs as given."""
+    return source if "://" in source else str(Path(source).resolve())
+
+
+def run_segment(
+    scene: Scene,
+    bundle: Bundle,
+    opts: Options,
+    paths: RunPaths,
+    staging: Path,
+    progress: Progress,
+) -> Segmentation:
+    """Classify ``scene`` into rasters staged in ``staging`` (named as ``paths`` says)."""
+    tile, overlap = opts.tiling.effective(bundle.spec.tile_size, bundle.spec.overlap)
+    grid = TileGrid.for_chunk_size(
+        scene.grid.height, scene.grid.width, tile, overlap, opts.tiling.chunk_size
+    )
+    tags = _raster_tags(scene, bundle, grid)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    staged = _stage_rasters(scene, bundle, opts, tags, staging)
+    area = AreaAccumulator(scene.grid, len(bundle.classes))
+    store = None
+    if opts.compute.resume:
+        key = chunk_fingerprint(scene, bundle.sha256, grid, opts.output.indices)
+        store = ChunkStore(paths.chunk_store(key), grid)
+    masked, worker_s = _classify_chunks(scene, bundle, opts, grid, staged, area, store, progress)
+    timings["classify_s"] = time.perf_counter() - t0
+    timings.update({f"workers_{k}": v for k, v in worker_s.items()})
+    if area.valid_pixels == 0:
+        if store is not None:
+            store.remove()  # nothing worth resuming
+        _raise_no_valid_pixels(scene, masked)
+    t1 = time.perf_counter()
+    progress("write", 0, 1)
+    confidence, indices = _write_rasters(staged, paths, staging, bundle)
+    progress("write", 1, 1)
+    timings["write_s"] = time.perf_counter() - t1
+    if store is not None:
+        store.remove()  # every raster is staged: nothing left to resume
+    return Segmentation(
+        out_dir=paths.out_dir,
+        stem=paths.stem,
+        grid=scene.grid,
+        classes=paths.classes,
+        confidence=confidence,
+        indices=indices,
+        style=paths.style,
+        class_info=list(bundle.classes),
+        model_name=bundle.spec.name,
+        area=area,
+        masked_pixels=masked,
+        acquired=raster_date(scene.source, {**scene.tags, **scene.provenance}),
+        stac=opts.output.stac,
+        summary=_summary(scene, bundle, opts, grid, area.valid_pixels, masked),
+        timings=timings,
+    )
+
+
+def _raster_tags(scene: Scene, bundle: Bundle, grid: TileGrid) -> dict[str, str]:
+    """Provenance tags of every raster the run writes."""
+    tags = {
+        "GEOSEG_VERSION": __version__,
+        "GEOSEG_MODEL": bundle.spec.name,
+        "GEOSEG_MODEL_SHA256": bundle.sha256,
+        "GEOSEG_SOURCE": source_tag(scene.source),
+        "GEOSEG_TILE": f"{grid.tile}/{grid.overlap}",
+        **class_raster.tags(bundle.classes),
+        "GEOSEG_SOURCE_KIND": scene.kind,
+        **scene.provenance,
+    }
+    if scene.masks:
+        tags["GEOSEG_MASKS"] = "; ".join(m.describe() for m in scene.masks)
+    return tags
+
+
+def _stage_rasters(
+    scene: Scene, bundle: Bundle, opts: Options, tags: dict[str, str], staging: Path
+) -> _Staged:
+    output = opts.output
+    classes = cog.StagedRaster(
+        staging / "classes.stage.tif",
+        scene.grid,
+        descriptions=["class"],
+        tags=tags,
+        colormap=class_raster.colormap(bundle.classes),
+    )
+    confidence = indices = None
+    if output.confidence:
+        confidence = cog.StagedRaster(
+            staging / "confidence.stage.tif",
+            scene.grid,
+            descriptions=["confidence_pct"],
+            tags={**tags, "GEOSEG_UNITS": "max class probability, percent"},
+        )
+    if output.indices:
+        indices = cog.StagedRaster(
+            staging / "indices.stage.tif",
+            scene.grid,
+            dtype="float32",
+            count=len(output.indices),
+            nodata=float("nan"),
+            descriptions=list(output.indices),
+            tags=tags,
+        )
+    return _Staged(classes, confidence, indices)
+
+
+def _classify_chunks(
+    scene: Scene,
+    bundle: Bundle,
+    opts: Options,
+    grid: TileGrid,
+    staged: _Staged,
+    area: AreaAccumulator,
+    store: ChunkStore | None,
+    progress: Progress,
+) -> tuple[int, dict[str, float]]:
+    """Every chunk through the engine into the staged rasters and the area table; returns the
+    masked pixels and the workers' seconds per phase."""
+    total = len(grid)
+    progress("classify", 0, total)
+    job = Job(scene, grid, opts.output.indices)
+    worker_s: dict[str, float] = {}
+    masked = 0
+    with ExitStack() as stack:
+        try:
+            engine = stack.enter_context(
+                open_engine(
+                    opts.compute,
+                    bundle,
+                    scene.grid.width * scene.grid.height,
+                    opts.tiling.batch_size,
+                )
+            )
+        except GeosegError:  # e.g. no scheduler at that address: nothing to resume
+            if store is not None:
+                store.remove()
+            raise
+        for done, res in enumerate(run_chunks(job, engine, store, worker_s), start=1):
+            staged.classes.write(res.chunk.core, res.classes)
+            if staged.confidence is not None:
+                staged.confidence.write(res.chunk.core, res.confidence)
+            if staged.indices is not None and res.extra is not None:
+                staged.indices.write(res.chunk.core, res.extra)
+            area.add(res.chunk.core, res.classes)
+            masked += res.masked
+            progress("classify", done, total)
+    return masked, worker_s
+
+
+def _raise_no_valid_pixels(scene: Scene, masked: int) -> None:
+    if masked:
+        raise InputError(
+            "every pixel holding data is masked (clouds or the --mask raster)",
+            scene.source,
+            "choose a clearer scene, fewer --scl-classes or another --mask",
+        )
+    raise InputError(
+        "scene holds no valid pixels (all nodata)",
+        scene.source,
+        "check the nodata value (--nodata) or choose a scene that covers land",
+    )
+
+
+def _write_rasters(
+    staged: _Staged, paths: RunPaths, staging: Path, bundle: Bundle
+) -> tuple[Path | None, Path | None]:
+    """The staged rasters as COGs (and the style) in ``staging``; returns the final paths of
+    the confidence and index rasters, when written."""
+    target = RunPaths(staging, paths.stem)
+    staged.classes.to_cog(target.classes)
+    class_raster.write_category_names(target.classes, bundle.classes)
+    confidence = indices = None
+    if staged.confidence is not None:
+        staged.confidence.to_cog(target.confidence, resampling="AVERAGE")
+        confidence = paths.confidence
+    if staged.indices is not None:
+        staged.indices.to_cog(target.indices, resampling="AVERAGE", predictor="FLOATING_POINT")
+        indices = paths.indices
+    target.style.write_text(styles.raster_qml(bundle.classes))
+    return confidence, indices
+
+
+def _summary(
+    scene: Scene, bundle: Bundle, opts: Options, grid: TileGrid, valid: int, masked: int
+) -> RunSummary:
+    """The run's provenance for the stats JSON (the area table is added by summarize)."""
+    with_data = valid + masked
+    return RunSummary(
+        geoseg_version=__version__,
+        source=source_tag(scene.source),
+        source_id=scene_identity(scene),
+        scene={"kind": scene.kind, **scene.provenance},
+        model=ModelRef(name=bundle.spec.name, sha256=bundle.sha256),
+        options=result_options(opts, bundle),
+        crs=scene.grid.crs.to_string(),
+        width=scene.grid.width,
+        height=scene.grid.height,
+        tile_size=grid.tile,
+        overlap=grid.overlap,
+        valid_pixels=valid,
+        nodata_pixels=scene.grid.width * scene.grid.height - with_data,
+        masked_pixels=masked,
+        masked_pct=100.0 * masked / max(with_data, 1),
+        masks=[m.describe() for m in scene.masks],
+    )

@@ -1,0 +1,92 @@
+"""The trained network as a bundle: weights, input spec, classes, validation figures, provenance.
+
+The provenance holds the whole config, so ``geoseg train --config`` can rebuild the bundle, plus
+what the run saw and chose (scenes, class pixels and weights, history, selected weights).
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from geoseg._version import __version__
+from geoseg.models.bundle import Bundle, BundleSpec, ModelSpec, Normalization, save_bundle
+from geoseg.train.config import TrainConfig
+from geoseg.train.selection import Progress
+from geoseg.train.setup import TrainData
+from geoseg.train.validation import Validation
+
+#: Said wherever validation figures are stored: the labels are Dynamic World's, not ground truth.
+VALIDATION_NOTE = (
+    "agreement with Dynamic World labels (teacher model, not ground truth); "
+    "whole-scene forward pass in training, not the tiled classify path"
+)
+
+
+def export(
+    cfg: TrainConfig,
+    network: nn.Module,
+    data: TrainData,
+    val: Validation,
+    progress: Progress,
+    say: Callable[[str], None],
+) -> Bundle:
+    """Measure the selected weights as shipped and write the bundle to ``cfg.output``."""
+    if cfg.fp16_weights:
+        # Stored half precision (load_state_dict casts back into the fp32 network); measure the
+        # validation figures with the weights exactly as users will get them.
+        network.half().float()
+    metrics_out: dict[str, Any] = {}
+    if val.scenes:
+        m = val.metrics(network)
+        metrics_out["validation"] = {
+            "note": VALIDATION_NOTE,
+            **{k: v for k, v in m.items() if k != "class_names"},
+        }
+        say(f"best weights: val OA {m['overall_accuracy']}, mIoU {m['miou']}")
+    network.cpu()
+    if cfg.fp16_weights:
+        network.half()
+    inputs = data.inputs
+    spec = BundleSpec(
+        name=cfg.name,
+        model=ModelSpec(
+            architecture=cfg.architecture, encoder=cfg.encoder, params=cfg.model_params
+        ),
+        bands=cfg.bands,
+        indices=cfg.indices,
+        normalization=Normalization(mean=inputs.mean.tolist(), std=inputs.std.tolist()),
+        classes=cfg.classes,
+        tile_size=cfg.tile_size,
+        overlap=cfg.overlap,
+        metrics=metrics_out,
+        provenance=_provenance(cfg, data, progress, val.device),
+    )
+    bundle = save_bundle(cfg.output, network, spec)
+    say(f"wrote bundle {bundle.path}")
+    return bundle
+
+
+def _provenance(
+    cfg: TrainConfig, data: TrainData, progress: Progress, device: torch.device
+) -> dict[str, Any]:
+    return {
+        "trainer": f"geoseg {__version__} train",
+        "config": cfg.model_dump(mode="json"),
+        "train_scenes": [str(s.scene.source) for s in data.train],
+        "val_scenes": [str(s.scene.source) for s in data.val],
+        "train_class_pixels": data.counts.tolist(),
+        "class_weights": data.weights.tolist() if data.weights is not None else None,
+        "best_epoch": progress.best_epoch,
+        "selected": progress.selected,
+        "stopped": progress.stopped,
+        "history": progress.history,
+        "train_minutes": round(progress.elapsed / 60, 1),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+    }

@@ -1,0 +1,120 @@
+"""Where training chips are cut: their size, scene and origin, from seeded generators.
+
+Chip ``i`` of epoch ``e`` depends only on ``(seed, e, i)``, so a resumed run or a DataLoader with
+workers sees the same chips. Works on label arrays alone (one per scene, on the scene grid), so it
+is plain numpy and knows nothing of rasters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rasterio.windows import Window
+
+from geoseg.classes import NODATA
+from geoseg.errors import InputError
+from geoseg.train.config import TrainConfig
+
+#: Every n-th pixel of a class is a possible chip anchor: keeps the index small (chips overlap
+#: anyway) while every region of a class stays reachable.
+ANCHOR_STEP = 4
+
+
+@dataclass(frozen=True)
+class ChipPlan:
+    """An epoch's chips: how many, how large, and how they are drawn."""
+
+    size: int = 256  # chip size when ``sizes`` is empty
+    length: int = 800  # chips per epoch
+    seed: int = 0
+    balance: float = 0.0  # share of chips drawn around a pixel of a uniformly picked class
+    n_classes: int = 0  # classes the balanced draw picks from
+    sizes: tuple[int, ...] = ()  # one size per batch drawn from these (empty: ``size``)
+    batch_size: int = 1  # chips of a batch share their size, so they stack
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> ChipPlan:
+        return cls(
+            size=cfg.chip_size,
+            length=cfg.chips_per_epoch,
+            seed=cfg.seed,
+            balance=cfg.balanced_chips,
+            n_classes=len(cfg.classes),
+            sizes=tuple(cfg.chip_sizes),
+            batch_size=cfg.batch_size,
+        )
+
+
+class ChipSampler:
+    """Draws chip windows over scenes given by their label arrays.
+
+    Scenes are drawn in proportion to their labelled pixels. With ``balance`` > 0 that share of
+    chips is instead drawn around a pixel of a class picked uniformly among the classes present
+    (class-aware sampling, Shen et al. 2016): rare classes such as grass or shrub are seen in
+    context far more often than their pixel share would allow.
+    """
+
+    def __init__(self, labels: Sequence[np.ndarray], plan: ChipPlan) -> None:
+        self.plan = plan
+        self.shapes = [(int(a.shape[0]), int(a.shape[1])) for a in labels]
+        labelled = np.array([(a != NODATA).sum() for a in labels], dtype=np.float64)
+        if labelled.sum() == 0:
+            raise InputError("no labelled pixels in the training scenes", None, "check the labels")
+        self.p = labelled / labelled.sum()
+        self._by_class = class_anchors(labels, plan.n_classes) if plan.balance > 0 else []
+
+    def rng(self, epoch: int, i: int) -> np.random.Generator:
+        """The generator of chip ``i`` of ``epoch``: its origin draws, then its augmentations."""
+        return np.random.default_rng([self.plan.seed, epoch, i])
+
+    def size(self, epoch: int, i: int) -> int:
+        """Chip ``i``'s size: one per batch (a batch stacks equal chips), drawn from ``sizes``."""
+        if not self.plan.sizes:
+            return self.plan.size
+        rng = np.random.default_rng([self.plan.seed, epoch, i // self.plan.batch_size, 1])
+        return self.plan.sizes[int(rng.integers(len(self.plan.sizes)))]
+
+    def window(self, rng: np.random.Generator, size: int) -> tuple[int, Window]:
+        """A scene index and a chip window (clipped to the scene) drawn from ``rng``."""
+        if self._by_class and rng.random() < self.plan.balance:
+            k, r, c = self._around_class(rng, size)
+        else:
+            k, r, c = self._by_pixels(rng, size)
+        h, w = self.shapes[k]
+        return k, Window(c, r, min(size, w - c), min(size, h - r))
+
+    def _by_pixels(self, rng: np.random.Generator, size: int) -> tuple[int, int, int]:
+        """A scene drawn by its share of labelled pixels and a chip origin anywhere in it."""
+        k = int(rng.choice(len(self.shapes), p=self.p))
+        h, w = self.shapes[k]
+        r = int(rng.integers(0, max(h - size, 0) + 1))
+        c = int(rng.integers(0, max(w - size, 0) + 1))
+        return k, r, c
+
+    def _around_class(self, rng: np.random.Generator, size: int) -> tuple[int, int, int]:
+        """A scene and chip origin whose chip holds a pixel of a uniformly drawn class (placed at
+        a random position in the chip, so rare pixels are not always at its centre)."""
+        where, flat = self._by_class[int(rng.integers(len(self._by_class)))]
+        j = int(rng.integers(len(flat)))
+        k = int(where[j])
+        h, w = self.shapes[k]
+        pr, pc = divmod(int(flat[j]), w)
+        r = min(max(pr - int(rng.integers(0, size)), 0), max(h - size, 0))
+        c = min(max(pc - int(rng.integers(0, size)), 0), max(w - size, 0))
+        return k, r, c
+
+
+def class_anchors(
+    labels: Sequence[np.ndarray], n_classes: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per class present: (scene index, flat pixel index) of its anchor pixels."""
+    out = []
+    for k in range(n_classes):
+        flats = [np.flatnonzero(a.ravel() == k)[::ANCHOR_STEP] for a in labels]
+        if sum(len(f) for f in flats) == 0:
+            continue
+        where = np.concatenate([np.full(len(f), i, dtype=np.int32) for i, f in enumerate(flats)])
+        out.append((where, np.concatenate(flats)))
+    return out
