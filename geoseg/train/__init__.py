@@ -1,9 +1,10 @@
 """Train a segmentation network on scenes with label rasters (or polygons) and write a bundle.
 
-The modules, in the order a run uses them: ``config`` (what to train), ``labels`` and ``dataset``
-(scenes and chips), ``sampler`` (where chips are cut), ``transforms`` (augmentations), ``losses``,
-``setup`` (data statistics, network, optimiser), ``warm_start``, ``loop`` (the epochs),
-``validation``, ``checkpoint``, ``selection`` (which weights ship) and ``export`` (the bundle).
+The modules, in the order a run uses them: ``config`` (what to train), ``labels``, ``dataset``
+and ``sources`` (scenes and chips; extra sources by weight, the hold-out), ``sampler`` (where
+chips are cut), ``transforms`` (augmentations), ``losses``, ``setup`` (data statistics, network,
+optimiser), ``warm_start``, ``loop`` (the epochs), ``validation`` (the splits and the selection
+score), ``checkpoint``, ``selection`` (which weights ship) and ``export`` (the bundle).
 """
 
 from __future__ import annotations

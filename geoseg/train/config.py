@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from geoseg.classes import ClassInfo
 from geoseg.errors import InputError
@@ -42,11 +42,96 @@ class LossTerm(BaseModel):
     weight: float = Field(default=1.0, gt=0)
 
 
+class Chance(BaseModel):
+    """An augmentation applied to a chip with probability ``p`` (0: off, and nothing is drawn)."""
+
+    p: float = Field(default=0.0, ge=0, le=1)
+
+
+class Illumination(Chance):
+    """Low sun / illumination: every band scaled by one factor drawn uniformly from ``range``."""
+
+    range: tuple[float, float] = (0.6, 1.1)
+
+    @field_validator("range")
+    @classmethod
+    def _positive(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < v[0] <= v[1]:
+            raise ValueError("range must be 0 < low <= high")
+        return v
+
+
+class Haze(Chance):
+    """Haze: an additive offset drawn uniformly from ``range`` for B02, falling with wavelength
+    as ``(490 nm / wavelength) ** exponent`` for the other bands (aerosol scattering)."""
+
+    range: tuple[float, float] = (0.0, 0.05)
+    exponent: float = Field(default=1.5, ge=0)
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= v[0] <= v[1]:
+            raise ValueError("range must be 0 <= low <= high")
+        return v
+
+
+class L2AShift(Chance):
+    """Level-1C → Level-2A: a per-band affine ``x·a_b + c_b`` (ranges in ``transforms.L2A``),
+    ``strength`` scales how far from the identity it may go (1: the documented ranges)."""
+
+    strength: float = Field(default=1.0, ge=0, le=2)
+
+
 class AugmentConfig(BaseModel):
     d4: bool = True  # the 8 flips/rotations: land cover has no preferred orientation
     gain: float = Field(default=0.05, ge=0)  # per-band multiplicative jitter (std)
     brightness: float = Field(default=0.05, ge=0)  # scene-wide multiplicative jitter (std)
     offset: float = Field(default=0.005, ge=0)  # additive reflectance jitter (std): haze, L1C/L2A
+    # Season, illumination and atmosphere (issue 13); all off by default. Applied to reflectance
+    # before the jitter above and before the index channels, in this physical order.
+    illumination: Illumination = Field(default_factory=Illumination)
+    haze: Haze = Field(default_factory=Haze)
+    l2a: L2AShift = Field(default_factory=L2AShift)
+
+
+class ExtraSource(BaseModel):
+    """More training scenes drawn as a fixed share of batches, apart from ``train``'s.
+
+    ``patches`` marks a folder of small patches, each its own place (EuroSAT): its batches use
+    chips of the patch size (at most ``chip_size``, a multiple of 32), each chip inside one patch,
+    so patches are never mosaicked. Within a source, scenes are drawn by labelled pixels times
+    their ``scene_weights`` entry (default 1; 0 leaves a scene out, like ``exclude``).
+    """
+
+    path: Path
+    weight: float = Field(gt=0, lt=1)  # share of batches (so of chips) drawn from this source
+    patches: bool = False
+    exclude: list[str] = Field(default_factory=list)  # scene folder names left out
+    scene_weights: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("scene_weights")
+    @classmethod
+    def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in v.values()):
+            raise ValueError("scene weights must be >= 0")
+        return v
+
+
+class Holdout(BaseModel):
+    """A fixed hold-out list (``crops:`` and ``patches:``, as in ``configs/rural_holdout.yaml``):
+    never trained on, scored at each validation. Its items are relative to ``root`` (default:
+    the folder holding the first ``train`` path, i.e. the data root)."""
+
+    file: Path
+    root: Path | None = None
+
+
+SelectOn = Literal["val", "holdout"]
+
+
+def _val_only() -> dict[SelectOn, float]:
+    return {"val": 1.0}
 
 
 class TrainConfig(BaseModel):
@@ -58,7 +143,6 @@ class TrainConfig(BaseModel):
     val: list[Path] = Field(default_factory=list)
     label_name: str = "label.tif"  # label file inside each crop folder (raster or vector)
     label_column: str = "class"  # class column of vector labels
-    ignore_index: int = 255
 
     classes: list[ClassInfo] = Field(default_factory=lambda: list(DW_CLASSES))
     bands: list[str] = Field(default_factory=lambda: list(DEFAULT_BANDS))
@@ -91,6 +175,12 @@ class TrainConfig(BaseModel):
     class_weights: Literal["auto", "none"] | list[float] = "auto"
     min_class_share: float = 0.005  # classes below this share of val pixels leave the mIoU
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)  # of the (weighted) CE terms
+    extra: list[ExtraSource] = Field(default_factory=list)
+    holdout: Holdout | None = None
+    # What picks the best epoch: weights of each split's mIoU (a list: equal weights). Without
+    # validation scenes and hold-out, minus the training loss.
+    select_on: dict[SelectOn, float] = Field(default_factory=_val_only)
     patience: int = Field(default=8, ge=1)  # epochs without val mIoU gain before stopping
     # Precise BatchNorm: re-estimate BN statistics with the final weights over this many batches
     # (0: off). Running averages of batch-8 statistics lag the weights and make results noisy.
@@ -104,6 +194,45 @@ class TrainConfig(BaseModel):
     threads: int | None = None
     checkpoint: Path | None = None  # default: <output>.ckpt
     resume: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        """Drop ``ignore_index``: older configs, checkpoints and bundle provenance (the shipped
+        default bundle's too) hold it, but it was never read; ignored pixels are always
+        :data:`geoseg.classes.NODATA`. Accepted and ignored so those files still load."""
+        if isinstance(data, dict) and "ignore_index" in data:
+            data = {k: v for k, v in data.items() if k != "ignore_index"}
+        return data
+
+    @field_validator("holdout", mode="before")
+    @classmethod
+    def _holdout_file(cls, v: Any) -> Any:
+        return {"file": v} if isinstance(v, (str, Path)) else v
+
+    @field_validator("select_on", mode="before")
+    @classmethod
+    def _equal_weights(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        return dict.fromkeys(v, 1.0) if isinstance(v, list) else v
+
+    @field_validator("select_on")
+    @classmethod
+    def _some_weight(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v or any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("give val and/or holdout with weights >= 0, not all 0")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if sum(e.weight for e in self.extra) >= 1:
+            raise ValueError(
+                "extra source weights must add up to less than 1 (train keeps the rest)"
+            )
+        if self.select_on.get("holdout") and self.holdout is None:
+            raise ValueError("select_on names holdout but no holdout file is configured")
+        return self
 
     @field_validator("chip_sizes")
     @classmethod
@@ -146,9 +275,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
         return TrainConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = "".join(f"{p}: " for p in [".".join(str(p) for p in first["loc"])] if p)
         raise InputError(
-            f"invalid training config: {where}: {first['msg']}",
+            f"invalid training config: {where}{first['msg']}",
             path or "options",
             "fix the option (see configs/default_model.yaml)",
         ) from exc
@@ -173,6 +302,19 @@ def _resolve(data: dict[str, Any], base: Path) -> dict[str, Any]:
     for key in ("output", "checkpoint", "init"):
         if out.get(key) is not None:
             out[key] = _rel(base, out[key])
+    if isinstance(out.get("extra"), list):
+        out["extra"] = [
+            {**e, "path": _rel(base, e["path"])} if isinstance(e, dict) and "path" in e else e
+            for e in out["extra"]
+        ]
+    holdout = out.get("holdout")
+    if isinstance(holdout, (str, Path)):
+        holdout = {"file": holdout}
+    if isinstance(holdout, dict):
+        out["holdout"] = {
+            **holdout,
+            **{k: _rel(base, holdout[k]) for k in ("file", "root") if holdout.get(k) is not None},
+        }
     return out
 
 

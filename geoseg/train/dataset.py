@@ -192,13 +192,14 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = self.sampler.rng(self.epoch, i)
-        size = self.sampler.size(self.epoch, i)
+        source = self.sampler.source(self.epoch, i)
+        size = self.sampler.size(self.epoch, i, source)
         for _ in range(DRAWS):
-            k, window = self.sampler.window(rng, size)
+            k, window = self.sampler.window(rng, size, source)
             refl, valid, label = self.scenes[k].read(window)
             if (label != NODATA).mean() >= MIN_LABELLED:
                 break
-        refl = radiometric(refl, valid, rng, self.augment)
+        refl = radiometric(refl, valid, rng, self.augment, self.scenes[k].names)
         x, label = _pad(self.inputs(refl, valid), label, size)
         x, label = geometric(x, label, rng, self.augment)
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(

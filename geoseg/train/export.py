@@ -18,7 +18,7 @@ from geoseg.models.bundle import Bundle, BundleSpec, ModelSpec, Normalization, s
 from geoseg.train.config import TrainConfig
 from geoseg.train.selection import Progress
 from geoseg.train.setup import TrainData
-from geoseg.train.validation import Validation
+from geoseg.train.validation import SPLIT_NAMES, Scoring, Validation
 
 #: Said wherever validation figures are stored: the labels are Dynamic World's, not ground truth.
 VALIDATION_NOTE = (
@@ -31,23 +31,26 @@ def export(
     cfg: TrainConfig,
     network: nn.Module,
     data: TrainData,
-    val: Validation,
+    val: Validation | Scoring,
     progress: Progress,
     say: Callable[[str], None],
 ) -> Bundle:
     """Measure the selected weights as shipped and write the bundle to ``cfg.output``."""
+    scoring = val if isinstance(val, Scoring) else Scoring(val)
     if cfg.fp16_weights:
         # Stored half precision (load_state_dict casts back into the fp32 network); measure the
         # validation figures with the weights exactly as users will get them.
         network.half().float()
     metrics_out: dict[str, Any] = {}
-    if val.scenes:
-        m = val.metrics(network)
-        metrics_out["validation"] = {
+    for key, split in scoring.splits.items():
+        m = split.metrics(network)
+        metrics_out["validation" if key == "val" else key] = {
             "note": VALIDATION_NOTE,
             **{k: v for k, v in m.items() if k != "class_names"},
         }
-        say(f"best weights: val OA {m['overall_accuracy']}, mIoU {m['miou']}")
+        figures = f"OA {m['overall_accuracy']}, mIoU {m['miou']}"
+        agreement = "" if key == "val" else " (agreement with Dynamic World labels)"
+        say(f"best weights: {SPLIT_NAMES[key]} {figures}{agreement}")
     network.cpu()
     if cfg.fp16_weights:
         network.half()
@@ -64,7 +67,7 @@ def export(
         tile_size=cfg.tile_size,
         overlap=cfg.overlap,
         metrics=metrics_out,
-        provenance=_provenance(cfg, data, progress, val.device),
+        provenance=_provenance(cfg, data, progress, scoring),
     )
     bundle = save_bundle(cfg.output, network, spec)
     say(f"wrote bundle {bundle.path}")
@@ -72,8 +75,23 @@ def export(
 
 
 def _provenance(
-    cfg: TrainConfig, data: TrainData, progress: Progress, device: torch.device
+    cfg: TrainConfig, data: TrainData, progress: Progress, scoring: Scoring
 ) -> dict[str, Any]:
+    more: dict[str, Any] = {}
+    if data.holdout or data.sources:
+        more = {
+            "holdout_scenes": [str(s.scene.source) for s in data.holdout],
+            "extra_sources": [
+                {
+                    "scenes": [str(data.train[k].scene.source) for k in p.scenes],
+                    "weight": p.weight,
+                    "patch": p.patch,
+                }
+                for p in data.sources
+            ],
+            "selection_score": scoring.rule(),
+            "history_note": "val_* and holdout_* figures: " + VALIDATION_NOTE,
+        }
     return {
         "trainer": f"geoseg {__version__} train",
         "config": cfg.model_dump(mode="json"),
@@ -88,5 +106,6 @@ def _provenance(
         "train_minutes": round(progress.elapsed / 60, 1),
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "device": str(device),
+        "device": str(scoring.device),
+        **more,
     }

@@ -24,7 +24,7 @@ from geoseg.train.export import export
 from geoseg.train.sampler import ChipPlan
 from geoseg.train.selection import Progress, select_weights
 from geoseg.train.setup import Parts, build_network, build_parts, prepare_data, seed_everything
-from geoseg.train.validation import Validation
+from geoseg.train.validation import Scoring, Validation
 from geoseg.train.warm_start import warm_start
 
 log = logging.getLogger("geoseg.train")
@@ -42,7 +42,8 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
     start = time.time()
 
     data = prepare_data(cfg, say)
-    chips = ChipDataset(data.train, data.inputs, ChipPlan.from_config(cfg), cfg.augment)
+    plan = ChipPlan.from_config(cfg, data.sources)
+    chips = ChipDataset(data.train, data.inputs, plan, cfg.augment)
     # Its own generator: each pass draws a base seed, which must not come from torch's global
     # one (that seeds the network's weights and is saved in checkpoints).
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -56,19 +57,24 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
     progress.started = start
     names = [c.name for c in cfg.classes]
     val = Validation(data.val, data.inputs, names, cfg.min_class_share, device)
-    run_epochs(cfg, parts, chips, loader, val, progress, say)
+    held = Validation(data.holdout, data.inputs, names, cfg.min_class_share, device)
+    select_on = {str(k): w for k, w in cfg.select_on.items()}
+    scoring = Scoring(val, held if data.holdout else None, select_on)
+    if scoring.combined:
+        say(f"selection score: {scoring.rule()} (agreement with Dynamic World labels)")
+    run_epochs(cfg, parts, chips, loader, scoring, progress, say)
     if progress.history:
-        best = f"best epoch {progress.best_epoch} (val mIoU {progress.best_score:.4f})"
+        best = f"best epoch {progress.best_epoch} ({scoring.rule()} {progress.best_score:.4f})"
         say(f"{progress.stopped}; {best}")
     else:
         say("no epoch run: the starting weights are validated and written")
-    select_weights(cfg, parts.network, parts.evaluated, progress, chips, val, say)
-    return export(cfg, parts.network, data, val, progress, say)
+    select_weights(cfg, parts.network, parts.evaluated, progress, chips, scoring, say)
+    return export(cfg, parts.network, data, scoring, progress, say)
 
 
 def _resume(cfg: TrainConfig, parts: Parts, say: Report) -> Progress:
     progress = load_checkpoint(cfg.checkpoint_path, cfg, parts)
-    best = f"best mIoU {progress.best_score:.4f}"
+    best = f"best score {progress.best_score:.4f}"
     say(f"resumed from {cfg.checkpoint_path} after epoch {progress.first_epoch - 1} ({best})")
     return progress
 
@@ -78,7 +84,7 @@ def run_epochs(
     parts: Parts,
     chips: ChipDataset,
     loader: Batches,
-    val: Validation,
+    scoring: Scoring,
     progress: Progress,
     say: Report,
 ) -> None:
@@ -86,29 +92,37 @@ def run_epochs(
     for epoch in range(progress.first_epoch, cfg.epochs):
         chips.set_epoch(epoch)
         t0 = time.time()
-        loss = train_epoch(parts, loader, val.device)
+        loss = train_epoch(parts, loader, scoring.device)
         entry: dict[str, Any] = {
             "epoch": epoch,
             "loss": round(loss, 5),
             "lr": parts.scheduler.get_last_lr()[0],
             "train_s": round(time.time() - t0, 1),
         }
-        if val.scenes:
-            m = val.metrics(parts.evaluated)
-            entry.update(val_oa=m["overall_accuracy"], val_miou=m["miou"])
-            score = m["miou"] or 0.0
-        else:
-            score = -entry["loss"]
-        improved = progress.record(entry, score, parts.evaluated)
+        fields, score = scoring.measure(parts.evaluated)
+        entry.update(fields)
+        improved = progress.record(
+            entry, -entry["loss"] if score is None else score, parts.evaluated
+        )
         elapsed = progress.elapsed
-        say(f"epoch {epoch}: {entry}{' *' if improved else ''} ({elapsed / 60:.1f} min)")
+        say(_epoch_line(entry, scoring, improved, elapsed))
         save_checkpoint(cfg.checkpoint_path, cfg, parts, progress, elapsed)
         if progress.stale >= cfg.patience:
-            progress.stopped = f"early stop: no val mIoU gain for {cfg.patience} epochs"
+            progress.stopped = f"early stop: no selection-score gain for {cfg.patience} epochs"
             break
         if cfg.max_minutes is not None and elapsed > cfg.max_minutes * 60:
             progress.stopped = f"time budget of {cfg.max_minutes} min spent"
             break
+
+
+def _epoch_line(entry: dict[str, Any], scoring: Scoring, improved: bool, elapsed: float) -> str:
+    """One line per epoch: loss, learning rate, the splits' agreement with Dynamic World."""
+    figures = scoring.describe(entry)
+    return (
+        f"epoch {entry['epoch']}: loss {entry['loss']:.5f}, lr {entry['lr']:.3g}, "
+        f"{entry['train_s']} s{'; ' + figures if figures else ''}"
+        f"{' *' if improved else ''} ({elapsed / 60:.1f} min)"
+    )
 
 
 def train_epoch(parts: Parts, loader: Batches, device: torch.device) -> float:

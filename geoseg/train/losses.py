@@ -56,7 +56,11 @@ class CombinedLoss(nn.Module):
     """``sum(weight_i * loss_i)`` over the configured terms."""
 
     def __init__(
-        self, terms: Sequence[LossTerm], n_classes: int, weights: np.ndarray | None = None
+        self,
+        terms: Sequence[LossTerm],
+        n_classes: int,
+        weights: np.ndarray | None = None,
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
         if not terms:
@@ -64,7 +68,7 @@ class CombinedLoss(nn.Module):
         w = torch.as_tensor(weights, dtype=torch.float32) if weights is not None else None
         self.names = [t.name for t in terms]
         self.factors = [t.weight for t in terms]
-        self.terms = nn.ModuleList(_term(t.name, n_classes, w) for t in terms)
+        self.terms = nn.ModuleList(_term(t.name, n_classes, w, label_smoothing) for t in terms)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         logits = logits.float()
@@ -74,13 +78,16 @@ class CombinedLoss(nn.Module):
         return total
 
 
-def _term(name: str, n_classes: int, w: torch.Tensor | None) -> nn.Module:
+def _term(name: str, n_classes: int, w: torch.Tensor | None, smoothing: float = 0.0) -> nn.Module:
+    """One loss term. ``smoothing`` (CE terms only) moves that share of each target onto all
+    classes evenly: Dynamic World's labels are a teacher's guesses, often unsure on grass, shrub
+    and crops, and a softened target keeps the network from fitting their noise with certainty."""
     if name == "ce":
-        return nn.CrossEntropyLoss(ignore_index=NODATA)
+        return nn.CrossEntropyLoss(ignore_index=NODATA, label_smoothing=smoothing)
     if name == "wce":
         if w is None:
             raise ValueError("weighted CE needs class weights")
-        return nn.CrossEntropyLoss(weight=w, ignore_index=NODATA)
+        return nn.CrossEntropyLoss(weight=w, ignore_index=NODATA, label_smoothing=smoothing)
     if name == "dice":
         present = list(range(n_classes)) if w is None else [int(i) for i in (w > 0).nonzero()]
         return DiceLoss("multiclass", classes=present, ignore_index=NODATA)

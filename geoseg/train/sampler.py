@@ -23,6 +23,17 @@ ANCHOR_STEP = 4
 
 
 @dataclass(frozen=True)
+class SourcePlan:
+    """An extra training source: its scenes (indices into the sampler's list), its share of
+    batches, and for a patch source the chip size of its batches (``None``: the plan's sizes)."""
+
+    scenes: tuple[int, ...]
+    weight: float
+    patch: int | None = None
+    scene_weights: tuple[float, ...] = ()  # per scene, times its labelled pixels (empty: all 1)
+
+
+@dataclass(frozen=True)
 class ChipPlan:
     """An epoch's chips: how many, how large, and how they are drawn."""
 
@@ -33,9 +44,11 @@ class ChipPlan:
     n_classes: int = 0  # classes the balanced draw picks from
     sizes: tuple[int, ...] = ()  # one size per batch drawn from these (empty: ``size``)
     batch_size: int = 1  # chips of a batch share their size, so they stack
+    # Extra sources; the scenes in none of them form the main source, which keeps the rest.
+    sources: tuple[SourcePlan, ...] = ()
 
     @classmethod
-    def from_config(cls, cfg: TrainConfig) -> ChipPlan:
+    def from_config(cls, cfg: TrainConfig, sources: Sequence[SourcePlan] = ()) -> ChipPlan:
         return cls(
             size=cfg.chip_size,
             length=cfg.chips_per_epoch,
@@ -44,7 +57,18 @@ class ChipPlan:
             n_classes=len(cfg.classes),
             sizes=tuple(cfg.chip_sizes),
             batch_size=cfg.batch_size,
+            sources=tuple(sources),
         )
+
+
+@dataclass
+class _Source:
+    """Scenes drawn together: global indices, their probabilities, class anchors, patch size."""
+
+    index: np.ndarray
+    p: np.ndarray
+    anchors: list[tuple[np.ndarray, np.ndarray]]
+    patch: int | None = None
 
 
 class ChipSampler:
@@ -53,50 +77,77 @@ class ChipSampler:
     Scenes are drawn in proportion to their labelled pixels. With ``balance`` > 0 that share of
     chips is instead drawn around a pixel of a class picked uniformly among the classes present
     (class-aware sampling, Shen et al. 2016): rare classes such as grass or shrub are seen in
-    context far more often than their pixel share would allow.
+    context far more often than their pixel share would allow. With extra sources, each batch
+    first draws its source by the sources' weights (its own generator, keyed by the batch), then
+    its chips draw scenes of that source only; a chip never spans two scenes.
     """
 
     def __init__(self, labels: Sequence[np.ndarray], plan: ChipPlan) -> None:
         self.plan = plan
         self.shapes = [(int(a.shape[0]), int(a.shape[1])) for a in labels]
         labelled = np.array([(a != NODATA).sum() for a in labels], dtype=np.float64)
-        if labelled.sum() == 0:
-            raise InputError("no labelled pixels in the training scenes", None, "check the labels")
-        self.p = labelled / labelled.sum()
-        self._by_class = class_anchors(labels, plan.n_classes) if plan.balance > 0 else []
+        extra = {k for src in plan.sources for k in src.scenes}
+        main = [k for k in range(len(labels)) if k not in extra]
+        plans = [SourcePlan(tuple(main), 1 - sum(s.weight for s in plan.sources)), *plan.sources]
+        self.sources: list[_Source] = []
+        for src in plans:
+            index = np.asarray(src.scenes, dtype=np.int64)
+            w = labelled[index] * (np.asarray(src.scene_weights) if src.scene_weights else 1.0)
+            if w.sum() == 0:
+                where = "the training scenes" if src is plans[0] else "an extra source"
+                raise InputError(f"no labelled pixels in {where}", None, "check the labels")
+            subset = [labels[k] for k in index]
+            anchors = class_anchors(subset, plan.n_classes) if plan.balance > 0 else []
+            anchors = [(index[where], flat) for where, flat in anchors]
+            self.sources.append(_Source(index, w / w.sum(), anchors, src.patch))
+        self.weights = np.array([s.weight for s in plans], dtype=np.float64)
+        self.p = self.sources[0].p  # the main source's scene probabilities
 
     def rng(self, epoch: int, i: int) -> np.random.Generator:
         """The generator of chip ``i`` of ``epoch``: its origin draws, then its augmentations."""
         return np.random.default_rng([self.plan.seed, epoch, i])
 
-    def size(self, epoch: int, i: int) -> int:
-        """Chip ``i``'s size: one per batch (a batch stacks equal chips), drawn from ``sizes``."""
-        if not self.plan.sizes:
-            return self.plan.size
-        rng = np.random.default_rng([self.plan.seed, epoch, i // self.plan.batch_size, 1])
-        return self.plan.sizes[int(rng.integers(len(self.plan.sizes)))]
+    def source(self, epoch: int, i: int) -> int:
+        """Chip ``i``'s source (0: the main one), one per batch, drawn by the sources' weights."""
+        if not self.plan.sources:
+            return 0
+        rng = np.random.default_rng([self.plan.seed, epoch, i // self.plan.batch_size, 2])
+        return int(rng.choice(len(self.weights), p=self.weights / self.weights.sum()))
 
-    def window(self, rng: np.random.Generator, size: int) -> tuple[int, Window]:
+    def size(self, epoch: int, i: int, source: int = 0) -> int:
+        """Chip ``i``'s size: one per batch (a batch stacks equal chips), drawn from ``sizes``;
+        for a patch source at most its patch size."""
+        size = self.plan.size
+        if self.plan.sizes:
+            rng = np.random.default_rng([self.plan.seed, epoch, i // self.plan.batch_size, 1])
+            size = self.plan.sizes[int(rng.integers(len(self.plan.sizes)))]
+        patch = self.sources[source].patch
+        return size if patch is None else min(size, patch)
+
+    def window(self, rng: np.random.Generator, size: int, source: int = 0) -> tuple[int, Window]:
         """A scene index and a chip window (clipped to the scene) drawn from ``rng``."""
-        if self._by_class and rng.random() < self.plan.balance:
-            k, r, c = self._around_class(rng, size)
+        src = self.sources[source]
+        if src.anchors and rng.random() < self.plan.balance:
+            k, r, c = self._around_class(rng, size, src)
         else:
-            k, r, c = self._by_pixels(rng, size)
+            k, r, c = self._by_pixels(rng, size, src)
         h, w = self.shapes[k]
         return k, Window(c, r, min(size, w - c), min(size, h - r))
 
-    def _by_pixels(self, rng: np.random.Generator, size: int) -> tuple[int, int, int]:
+    def _by_pixels(self, rng: np.random.Generator, size: int, src: _Source) -> tuple[int, int, int]:
         """A scene drawn by its share of labelled pixels and a chip origin anywhere in it."""
-        k = int(rng.choice(len(self.shapes), p=self.p))
+        k = int(src.index[int(rng.choice(len(src.index), p=src.p))])
         h, w = self.shapes[k]
         r = int(rng.integers(0, max(h - size, 0) + 1))
         c = int(rng.integers(0, max(w - size, 0) + 1))
         return k, r, c
 
-    def _around_class(self, rng: np.random.Generator, size: int) -> tuple[int, int, int]:
+    def _around_class(
+        self, rng: np.random.Generator, size: int, src: _Source
+    ) -> tuple[int, int, int]:
         """A scene and chip origin whose chip holds a pixel of a uniformly drawn class (placed at
         a random position in the chip, so rare pixels are not always at its centre)."""
-        where, flat = self._by_class[int(rng.integers(len(self._by_class)))]
+        where, flat = src.anchors[int(rng.integers(len(src.anchors)))]
         j = int(rng.integers(len(flat)))
         k = int(where[j])
         h, w = self.shapes[k]

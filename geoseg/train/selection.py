@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 
 from geoseg.train.config import TrainConfig
 from geoseg.train.dataset import ChipDataset
-from geoseg.train.validation import Validation
+from geoseg.train.validation import Scoring, Validation
 
 State = dict[str, torch.Tensor]
 
@@ -101,15 +101,16 @@ def select_weights(
     evaluated: nn.Module,
     progress: Progress,
     data: ChipDataset,
-    val: Validation,
+    val: Validation | Scoring,
     say: Callable[[str], None],
 ) -> None:
     """Load the weights to ship into ``network`` and say in ``progress.selected`` which they are.
 
     ``evaluated`` is what was validated and kept per epoch: the EMA's copy, or ``network``.
     """
+    scoring = val if isinstance(val, Scoring) else Scoring(val)
     best = progress.best_state
-    if cfg.precise_bn_batches and val.scenes:
+    if cfg.precise_bn_batches and scoring.active:
         # Recalibrate the last and the best epoch's weights; keep whichever validates better.
         data.set_epoch(cfg.epochs)  # fresh chips, none seen in training
         candidates = {"last": state_fp32(evaluated)}
@@ -119,10 +120,12 @@ def select_weights(
         scored = {} if best is None else {"best as trained": (progress.best_score, best)}
         for key, state in candidates.items():
             network.load_state_dict(state)
-            precise_bn(network, data, cfg.precise_bn_batches, cfg.batch_size, val.device)
-            score = val.metrics(network)["miou"] or 0.0
+            precise_bn(network, data, cfg.precise_bn_batches, cfg.batch_size, scoring.device)
+            score = scoring.measure(network)[1] or 0.0
             scored[key] = (score, state_fp32(network))
-            say(f"precise BN on the {key} weights: val mIoU {score:.4f}")
+            say(
+                f"precise BN on the {key} weights: {scoring.rule()} {score:.4f} (agreement with DW)"
+            )
         chosen = max(scored, key=lambda k: scored[k][0])
         best = scored[chosen][1]
         progress.selected = (
@@ -131,7 +134,7 @@ def select_weights(
     elif best is None:
         progress.selected = "the starting weights (no epoch run)"
     else:
-        progress.selected = f"epoch {progress.best_epoch} (best validation mIoU)"
+        progress.selected = f"epoch {progress.best_epoch} (best {scoring.rule()})"
         if cfg.ema_decay:
             progress.selected += f", weight EMA (decay {cfg.ema_decay})"
     network.load_state_dict(best if best is not None else state_fp32(evaluated))

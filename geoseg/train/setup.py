@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -26,7 +26,9 @@ from geoseg.train.dataset import (
     open_scenes,
 )
 from geoseg.train.losses import CombinedLoss, configured_weights
+from geoseg.train.sampler import SourcePlan
 from geoseg.train.selection import make_ema
+from geoseg.train.sources import open_training, sampled_counts
 
 
 def seed_everything(seed: int) -> None:
@@ -44,18 +46,26 @@ class TrainData:
     counts: np.ndarray  # labelled pixels per class in the training scenes
     inputs: ModelInput  # bands + indices, normalised with the training scenes' statistics
     weights: np.ndarray | None  # class weights of the loss
+    holdout: list[LabelledScene] = field(default_factory=list)  # scored, never trained on
+    sources: tuple[SourcePlan, ...] = ()  # extra sources among ``train`` (after the main scenes)
 
 
 def prepare_data(cfg: TrainConfig, say: Callable[[str], None]) -> TrainData:
-    train = open_scenes(cfg, cfg.train)
+    """Scenes, class pixels and weights, and the input normalisation (over all training scenes,
+    extra sources included, unweighted: it only needs to put channels on a common scale)."""
+    train, sources, holdout = open_training(cfg, say)
     val = open_scenes(cfg, cfg.val) if cfg.val else []
     counts = class_counts(train, len(cfg.classes))
     mean, std = normalisation(train, cfg.bands, cfg.indices)
-    weights = configured_weights(cfg.class_weights, counts)
+    drawn = sampled_counts(train, sources, len(cfg.classes)) if sources else counts
+    weights = configured_weights(cfg.class_weights, drawn)
     say(f"{len(train)} train / {len(val)} val scenes; class pixels {counts.tolist()}")
+    if sources:
+        say(f"class pixels as drawn (sources by weight) {drawn.tolist()}")
     if weights is not None:
         say(f"class weights {np.round(weights, 3).tolist()}")
-    return TrainData(train, val, counts, ModelInput(cfg.bands, cfg.indices, mean, std), weights)
+    inputs = ModelInput(cfg.bands, cfg.indices, mean, std)
+    return TrainData(train, val, counts, inputs, weights, holdout, sources)
 
 
 def build_network(cfg: TrainConfig, device: torch.device) -> nn.Module:
@@ -97,7 +107,7 @@ def build_parts(
     Built after any warm start: the EMA starts as a copy of the network's weights.
     """
     amp = (device.type == "cuda") if cfg.amp is None else cfg.amp
-    criterion = CombinedLoss(cfg.loss, len(cfg.classes), weights).to(device)
+    criterion = CombinedLoss(cfg.loss, len(cfg.classes), weights, cfg.label_smoothing).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     return Parts(
         network=network,

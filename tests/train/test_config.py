@@ -35,6 +35,16 @@ def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
         ("cfg.yaml", "train: x\nchip_sizes: [256, 16]\n", "chip_sizes: Value error, chip sizes"),
         ("cfg.yaml", "train: x\nema_decay: 1.0\n", "invalid training config: ema_decay"),
         ("cfg.yaml", "train: x\nloss: [{name: hinge}]\n", "invalid training config: loss.0.name"),
+        (
+            "cfg.yaml",
+            "train: x\nextra: [{path: a, weight: 0.6}, {path: b, weight: 0.4}]\n",
+            "invalid training config: Value error, extra source weights must add up to less than 1",
+        ),
+        ("cfg.yaml", "train: x\nselect_on: [val, holdout]\n", "no holdout file is configured"),
+        ("cfg.yaml", "train: x\nselect_on: [test]\n", "select_on"),
+        ("cfg.yaml", "train: x\nextra: [{path: a, weight: 0.2, scene_weights: {s: -1}}]\n", ">= 0"),
+        ("cfg.yaml", "train: x\naugment: {illumination: {p: 1, range: [1.1, 0.6]}}\n", "low <="),
+        ("cfg.yaml", "train: x\naugment: {haze: {p: 2}}\n", "augment.haze.p"),
     ],
 )
 def test_bad_configs_are_refused(tmp_path: Path, name: str, text: str | None, message: str) -> None:
@@ -57,3 +67,18 @@ def test_the_retired_ignore_index_is_accepted_and_ignored(tmp_path: Path) -> Non
     again = TrainConfig.model_validate(saved)
     assert again.chips_per_epoch == saved["chips_per_epoch"]
     assert "ignore_index" not in again.model_dump()
+
+
+def test_extra_sources_and_holdout_resolve_against_the_file(tmp_path: Path) -> None:
+    (tmp_path / "cfg.yaml").write_text(
+        "train: data/train\nholdout: h.yaml\nselect_on: [val, holdout]\n"
+        "extra: [{path: data/extra/eurosat, weight: 0.15, patches: true}]\n"
+    )
+    cfg = load_config(tmp_path / "cfg.yaml")
+    assert cfg.extra[0].path == tmp_path / "data/extra/eurosat" and cfg.extra[0].patches
+    assert cfg.holdout is not None and cfg.holdout.file == tmp_path / "h.yaml"
+    assert cfg.holdout.root is None and cfg.select_on == {"val": 1.0, "holdout": 1.0}
+    plain = load_config(None, train=["x"])
+    assert plain.extra == [] and plain.holdout is None and plain.select_on == {"val": 1.0}
+    assert plain.augment.illumination.p == plain.augment.haze.p == plain.augment.l2a.p == 0
+    assert plain.label_smoothing == 0.0

@@ -78,3 +78,10 @@ def test_dice_and_focal_vanish_on_a_perfect_prediction() -> None:
 def test_weighted_ce_needs_weights() -> None:
     with pytest.raises(ValueError):
         CombinedLoss([LossTerm(name="wce")], 3)
+
+
+def test_label_smoothing_reaches_the_ce_terms_only() -> None:
+    terms = [LossTerm(name="wce"), LossTerm(name="ce"), LossTerm(name="dice")]
+    loss = CombinedLoss(terms, 9, np.ones(9, np.float32), label_smoothing=0.1)
+    assert [getattr(t, "label_smoothing", None) for t in loss.terms] == [0.1, 0.1, None]
+    assert CombinedLoss(terms[:1], 9, np.ones(9, np.float32)).terms[0].label_smoothing == 0.0

@@ -1,13 +1,23 @@
-"""D4 geometry moves image and label together; jitter touches only valid reflectance; both as
-configured."""
+"""D4 geometry moves image and label together; jitter, illumination, haze and the L1C → L2A shift
+touch only valid reflectance, within their ranges; all as configured."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from geoseg.train.config import AugmentConfig
-from geoseg.train.transforms import NO_AUGMENT, d4, geometric, jitter, radiometric
+from geoseg.train.config import AugmentConfig, Haze, Illumination, L2AShift
+from geoseg.train.transforms import (
+    L2A,
+    NO_AUGMENT,
+    d4,
+    geometric,
+    haze,
+    illumination,
+    jitter,
+    l2a_shift,
+    radiometric,
+)
 
 
 def test_quarter_turn_and_flip_by_hand() -> None:
@@ -66,3 +76,71 @@ def test_configured_augmentations_draw_only_when_on() -> None:
     np.testing.assert_array_equal(radiometric(refl, valid, a, on), jitter(refl, valid, b))
     _, lab = geometric(refl, label, a, on)
     np.testing.assert_array_equal(lab, d4(refl, label, int(b.integers(0, 8)))[1])
+
+
+BANDS10 = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
+
+
+def _chip() -> tuple[np.ndarray, np.ndarray]:
+    refl = np.linspace(0.05, 0.4, 10 * 36, dtype=np.float32).reshape(10, 6, 6)
+    valid = np.ones((6, 6), dtype=bool)
+    valid[0, 0] = False
+    refl[:, 0, 0] = 0
+    return refl, valid
+
+
+def _draws_nothing(rng: np.random.Generator) -> bool:
+    return rng.random() == np.random.default_rng(3).random()
+
+
+def test_illumination_scales_every_band_by_one_factor_in_its_range() -> None:
+    refl, valid = _chip()
+    out = illumination(refl, valid, np.random.default_rng(1), Illumination(p=1, range=(0.6, 0.7)))
+    assert out.shape == refl.shape and out.dtype == np.float32 and out[:, 0, 0].max() == 0
+    ratio = out[:, valid] / refl[:, valid]
+    assert ratio.min() >= 0.6 and ratio.max() <= 0.7 and np.ptp(ratio) < 1e-6
+    rng = np.random.default_rng(3)
+    assert illumination(refl, valid, rng, Illumination(p=0)) is refl and _draws_nothing(rng)
+
+
+def test_haze_adds_most_to_blue_and_falls_with_wavelength() -> None:
+    refl, valid = _chip()
+    cfg = Haze(p=1, range=(0.02, 0.05))
+    out = haze(refl, valid, np.random.default_rng(2), cfg, BANDS10)
+    assert out.shape == refl.shape and out.dtype == np.float32 and out[:, 0, 0].max() == 0
+    added = (out - refl)[:, 3, 3]
+    assert 0.02 <= added[0] <= 0.05  # B02 within the range
+    assert (np.diff(added[:8]) < 0).all() and added[-1] < added[-2] < added[0] / 3
+    np.testing.assert_allclose(added[2], added[0] * (490 / 665) ** 1.5, rtol=1e-4)
+    rng = np.random.default_rng(3)
+    assert haze(refl, valid, rng, Haze(p=0), BANDS10) is refl and _draws_nothing(rng)
+
+
+def test_l2a_shift_stays_within_its_documented_per_band_ranges() -> None:
+    refl, valid = _chip()
+    for seed in range(20):
+        out = l2a_shift(refl, valid, np.random.default_rng(seed), L2AShift(p=1), BANDS10)
+        assert out.shape == refl.shape and out.dtype == np.float32 and out[:, 0, 0].max() == 0
+        for i, b in enumerate(BANDS10):
+            (a0, a1), (c0, c1) = L2A[b]
+            lo = np.maximum(refl[i] * a0 + max(c0, c1) - 1e-6, 0)  # the extreme corners
+            lo = np.minimum(lo, np.maximum(refl[i] * a1 + min(c0, c1), 0))
+            hi = np.maximum(refl[i] * a1 + max(c0, c1), refl[i] * a0 + max(c0, c1)) + 1e-6
+            assert (out[i][valid] >= lo[valid] - 1e-6).all() and (out[i][valid] <= hi[valid]).all()
+    out = l2a_shift(refl, valid, np.random.default_rng(0), L2AShift(p=1), BANDS10)
+    assert (out[0][valid] < refl[0][valid]).all()  # blue darker
+    assert not np.array_equal(out, refl)
+    rng = np.random.default_rng(3)
+    assert l2a_shift(refl, valid, rng, L2AShift(p=0), BANDS10) is refl and _draws_nothing(rng)
+
+
+def test_new_augmentations_off_leave_the_old_draws_alone_and_need_band_names() -> None:
+    refl, valid = _chip()
+    old = AugmentConfig()
+    a = radiometric(refl, valid, np.random.default_rng(4), old, BANDS10)
+    np.testing.assert_array_equal(a, jitter(refl, valid, np.random.default_rng(4)))
+    on = AugmentConfig(illumination={"p": 1}, haze={"p": 1}, l2a={"p": 1})
+    b = radiometric(refl, valid, np.random.default_rng(4), on, BANDS10)
+    assert b.shape == refl.shape and not np.allclose(a, b)
+    with pytest.raises(ValueError, match="2 band names for 10"):
+        radiometric(refl, valid, np.random.default_rng(4), on, BANDS10[:2])
