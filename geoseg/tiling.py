@@ -1,6 +1,10 @@
 """One tile grid anchored to the scene, chunks as whole blocks of tiles, and the blend window.
 
-Tiles start every ``stride = tile - overlap`` pixels from the scene's upper-left corner. Chunk
+Tiles start every ``stride = tile - overlap`` pixels from ``margin`` pixels above and left of the
+scene's upper-left corner, and the grid reaches ``margin`` pixels past its lower and right edges:
+no scene pixel lies on the outer border of every tile that sees it, where a network knows least
+(the readers fill the margin by mirroring the scene). Windows are in scene pixel coordinates, so
+those of the first and last chunks reach outside the scene. Chunk
 ``(a, b)`` owns the ``k × k`` block of tiles starting at tile ``(a·k, b·k)`` and runs each of them
 exactly once; its *core* is the ``k·stride`` square where those tiles start. Pixels near a core's
 upper/left border are also seen by tiles of the chunks above/left, so a core is finished by adding
@@ -45,6 +49,7 @@ class TileGrid:
     tile: int = 512
     overlap: int = 64
     chunk_tiles: int = 4
+    margin: int = 0
 
     def __post_init__(self) -> None:
         if self.tile < 32 or self.tile % 32:
@@ -53,26 +58,35 @@ class TileGrid:
             raise ValueError(f"overlap must be between 0 and tile/2, got {self.overlap}")
         if self.chunk_tiles < 1:
             raise ValueError("chunk_tiles must be ≥ 1")
+        if not 0 <= self.margin < self.tile:
+            raise ValueError(f"margin must be between 0 and the tile size, got {self.margin}")
 
     @classmethod
     def for_chunk_size(
         cls, height: int, width: int, tile: int, overlap: int, chunk_size: int
     ) -> TileGrid:
-        """Grid whose chunk cores are about ``chunk_size`` pixels wide (whole strides)."""
+        """Grid whose chunk cores are about ``chunk_size`` pixels wide (whole strides), with a
+        margin of ``overlap`` pixels (a quarter tile without overlap): scene edge pixels then sit
+        where a tile's blend weight is full, like every other pixel."""
         stride = tile - overlap
-        return cls(height, width, tile, overlap, max(1, round(chunk_size / stride)))
+        k = max(1, round(chunk_size / stride))
+        return cls(height, width, tile, overlap, k, edge_margin(tile, overlap))
 
     @property
     def stride(self) -> int:
         return self.tile - self.overlap
 
+    def origin(self, index: int) -> int:
+        """Where tile row (or column) ``index`` starts, in scene pixels (negative in the margin)."""
+        return index * self.stride - self.margin
+
     @property
     def n_tile_rows(self) -> int:
-        return max(1, math.ceil((self.height - self.overlap) / self.stride))
+        return max(1, math.ceil((self.height + 2 * self.margin - self.overlap) / self.stride))
 
     @property
     def n_tile_cols(self) -> int:
-        return max(1, math.ceil((self.width - self.overlap) / self.stride))
+        return max(1, math.ceil((self.width + 2 * self.margin - self.overlap) / self.stride))
 
     @property
     def core_size(self) -> int:
@@ -91,23 +105,24 @@ class TileGrid:
 
     def _span(self, index: int, n_chunks: int, n_tiles: int, size: int) -> tuple[range, int, int]:
         """Owned tiles and the core's [start, stop) along one axis."""
-        k = self.chunk_tiles
+        k, m = self.chunk_tiles, self.margin
         tiles = range(index * k, min((index + 1) * k, n_tiles))
-        start = index * k * self.stride
-        stop = size if index == n_chunks - 1 else (index + 1) * k * self.stride
+        start = index * k * self.stride - m
+        stop = size + m if index == n_chunks - 1 else (index + 1) * k * self.stride - m
         return tiles, start, stop
 
     def chunk(self, row: int, col: int) -> Chunk:
         trows, r0, r1 = self._span(row, self.n_chunk_rows, self.n_tile_rows, self.height)
         tcols, c0, c1 = self._span(col, self.n_chunk_cols, self.n_tile_cols, self.width)
-        er1 = (trows.stop - 1) * self.stride + self.tile
-        ec1 = (tcols.stop - 1) * self.stride + self.tile
+        er1 = self.origin(trows.stop - 1) + self.tile
+        ec1 = self.origin(tcols.stop - 1) + self.tile
+        bottom, right = self.height + self.margin, self.width + self.margin
         return Chunk(
             row,
             col,
             core=Window(c0, r0, c1 - c0, r1 - r0),
             extent=Window(c0, r0, ec1 - c0, er1 - r0),
-            read=Window(c0, r0, min(ec1, self.width) - c0, min(er1, self.height) - r0),
+            read=Window(c0, r0, min(ec1, right) - c0, min(er1, bottom) - r0),
             tile_rows=trows,
             tile_cols=tcols,
         )
@@ -116,6 +131,31 @@ class TileGrid:
         for r in range(self.n_chunk_rows):
             for c in range(self.n_chunk_cols):
                 yield self.chunk(r, c)
+
+    def in_scene(self, window: Window) -> tuple[Window, tuple[slice, slice]] | None:
+        """The part of ``window`` inside the scene, and where it lies in an array covering
+        ``window``; None when none of it does (a core wholly in the margin)."""
+        r0, c0 = max(int(window.row_off), 0), max(int(window.col_off), 0)
+        r1 = min(int(window.row_off + window.height), self.height)
+        c1 = min(int(window.col_off + window.width), self.width)
+        if r1 <= r0 or c1 <= c0:
+            return None
+        dr, dc = r0 - int(window.row_off), c0 - int(window.col_off)
+        local = (slice(dr, dr + r1 - r0), slice(dc, dc + c1 - c0))
+        return Window(c0, r0, c1 - c0, r1 - r0), local
+
+
+def edge_margin(tile: int, overlap: int) -> int:
+    """How far the tile grid reaches past the scene: the overlap (a quarter tile without one),
+    so edge pixels sit where a tile's blend weight is full."""
+    return overlap or tile // 4
+
+
+def mirror(start: int, length: int, size: int) -> np.ndarray:
+    """Indices into ``range(size)`` of ``length`` positions from ``start``, positions outside
+    reflected at the edges (``… 1 0 | 0 1 … n-1 | n-1 n-2 …``), repeating for long reaches."""
+    idx = np.arange(start, start + length) % (2 * size)
+    return np.where(idx < size, idx, 2 * size - 1 - idx)
 
 
 @cache

@@ -125,14 +125,20 @@ def write_stack(
 
 
 def classify_array(
-    scene_path: Path, bundle: Bundle, tile: int, overlap: int, chunk_tiles: int, batch_size: int = 4
+    scene_path: Path,
+    bundle: Bundle,
+    tile: int,
+    overlap: int,
+    chunk_tiles: int,
+    batch_size: int = 4,
+    tta: bool = False,
 ) -> np.ndarray:
     """Run the in-process engine and assemble the class raster in memory (small crops only)."""
     from geoseg.engine.local import InProcessEngine, Job, collect, run_chunks
     from geoseg.engine.predict import Predictor
-    from geoseg.tiling import TileGrid
+    from geoseg.tiling import TileGrid, edge_margin
 
     scene = open_scene(scene_path)
-    grid = TileGrid(*scene.shape, tile, overlap, chunk_tiles)
-    engine = InProcessEngine(Predictor(bundle, batch_size=batch_size))
+    grid = TileGrid(*scene.shape, tile, overlap, chunk_tiles, edge_margin(tile, overlap))
+    engine = InProcessEngine(Predictor(bundle, batch_size=batch_size, tta=tta))
     return collect(run_chunks(Job(scene, grid), engine), grid)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from geoseg.tiling import TileGrid, blend_window
+from geoseg.tiling import TileGrid, blend_window, mirror
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,31 @@ def test_for_chunk_size_rounds_to_whole_strides() -> None:
 def test_invalid_grids_are_refused(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         TileGrid(100, 100, **bad)
+
+
+@pytest.mark.parametrize("margin", [32, 64, 100])
+def test_a_margin_frames_the_scene_and_cores_still_partition_it(margin: int) -> None:
+    """With a margin the grid starts and ends ``margin`` px outside the scene, so no scene pixel
+    lies on the outer border of every tile that sees it; the cores' in-scene parts still cover
+    every pixel once."""
+    h, w = 700, 901
+    grid = TileGrid(h, w, tile=256, overlap=32, chunk_tiles=2, margin=margin)
+    assert grid.origin(0) == -margin
+    hits = np.zeros((h, w), dtype=np.int32)
+    for ch in grid.chunks():
+        assert ch.read.row_off >= -margin and ch.read.row_off + ch.read.height <= h + margin
+        placed = grid.in_scene(ch.core)
+        if placed is None:
+            continue
+        win, (rows, cols) = placed
+        assert (rows.stop - rows.start, cols.stop - cols.start) == (win.height, win.width)
+        hits[win.row_off : win.row_off + win.height, win.col_off : win.col_off + win.width] += 1
+    assert (hits == 1).all()
+    last = grid.chunk(grid.n_chunk_rows - 1, grid.n_chunk_cols - 1)
+    assert last.core.row_off + last.core.height == h + margin  # the margin is seen below too
+
+
+def test_mirror_reflects_at_both_edges_and_repeats() -> None:
+    assert mirror(-3, 9, 4).tolist() == [2, 1, 0, 0, 1, 2, 3, 3, 2]
+    assert mirror(0, 4, 4).tolist() == [0, 1, 2, 3]
+    assert mirror(-9, 3, 2).tolist() == [0, 0, 1]  # reaches longer than the scene still land in it

@@ -13,6 +13,8 @@ import typer
 
 from geoseg.cli.area_estimate import EXAMPLES as AREA_ESTIMATE_EXAMPLES
 from geoseg.cli.area_estimate import area_estimate
+from geoseg.cli.calibrate import EXAMPLES as CALIBRATE_EXAMPLES
+from geoseg.cli.calibrate import calibrate
 from geoseg.cli.classify import EXAMPLES as CLASSIFY_EXAMPLES
 from geoseg.cli.classify import classify
 from geoseg.cli.common import set_debug
@@ -47,6 +49,7 @@ app.command(epilog=CLASSIFY_EXAMPLES)(classify)
 app.command()(info)
 app.command(epilog=TRAIN_EXAMPLES)(train)
 app.command(epilog=EVALUATE_EXAMPLES)(evaluate)
+app.command(epilog=CALIBRATE_EXAMPLES)(calibrate)
 app.command(epilog=SAMPLE_EXAMPLES)(sample)
 app.command("area-estimate", epilog=AREA_ESTIMATE_EXAMPLES)(area_estimate)
 app.command(epilog=ZONAL_EXAMPLES)(zonal)

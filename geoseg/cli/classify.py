@@ -37,6 +37,7 @@ from geoseg.cli.options import (
     Simplify,
     Stac,
     TileSize,
+    Tta,
     Vectorize,
     Workers,
 )
@@ -79,6 +80,7 @@ def classify(
     overlap: Overlap = None,
     batch_size: BatchSize = 8,
     chunk_size: ChunkSize = 2048,
+    tta: Tta = False,
     device: Device = "auto",
     min_area: MinArea = 0.05,
     simplify: Simplify = 0.0,
@@ -106,9 +108,7 @@ def classify(
 
     with user_errors():
         options = Options(
-            tiling=TilingOptions(
-                tile_size=tile_size, overlap=overlap, chunk_size=chunk_size, batch_size=batch_size
-            ),
+            tiling=TilingOptions(tile_size, overlap, chunk_size, batch_size, tta),
             compute=ComputeOptions(
                 engine=engine,
                 device=device,

@@ -32,6 +32,12 @@ TileSize = Annotated[int | None, typer.Option(help="Tile size in pixels.")]
 Overlap = Annotated[int | None, typer.Option(help="Tile overlap in pixels.")]
 BatchSize = Annotated[int, typer.Option(help="Tiles per forward pass.")]
 ChunkSize = Annotated[int, typer.Option(help="Chunk core size in pixels (memory).")]
+Tta = Annotated[
+    bool,
+    typer.Option(
+        help="Test-time augmentation: average each tile over its 8 flips/rotations (8× work)."
+    ),
+]
 
 # --- outputs (OutputOptions) ----------------------------------------------------------------------
 

@@ -25,18 +25,19 @@ from geoseg.engine.local import ChunkKey, Job, process_chunk
 from geoseg.engine.predict import Predictor
 from geoseg.models.bundle import Bundle, bundle_from_bytes
 
-_PREDICTORS: dict[tuple[str, str, int], Predictor] = {}
+_PREDICTORS: dict[tuple[str, str, int, bool], Predictor] = {}
 _LOCK = threading.Lock()
 
 
 def _worker_predictor(
-    spec_json: str, weights: bytes, sha: str, device: str, batch: int
+    spec_json: str, weights: bytes, sha: str, device: str, batch: int, tta: bool
 ) -> Predictor:
-    """The model of this worker process, built once per (weights, device, batch size)."""
-    key = (sha, device, batch)
+    """The model of this worker process, built once per (weights, device, batch size, TTA)."""
+    key = (sha, device, batch, tta)
     with _LOCK:
         if key not in _PREDICTORS:
-            _PREDICTORS[key] = Predictor(bundle_from_bytes(spec_json, weights), device, batch)
+            bundle = bundle_from_bytes(spec_json, weights)
+            _PREDICTORS[key] = Predictor(bundle, device, batch, tta=tta)
         return _PREDICTORS[key]
 
 
@@ -45,9 +46,9 @@ def _payload(value: tuple[str, bytes, str]) -> tuple[str, bytes, str]:
 
 
 def _run_chunk(
-    job: Job, model: tuple[str, bytes, str], device: str, batch: int, key: ChunkKey
+    job: Job, model: tuple[str, bytes, str], device: str, batch: int, tta: bool, key: ChunkKey
 ) -> ChunkOutput:
-    return process_chunk(job, _worker_predictor(*model, device, batch), key)
+    return process_chunk(job, _worker_predictor(*model, device, batch, tta), key)
 
 
 def local_cluster(workers: int | None = None) -> LocalCluster:
@@ -71,7 +72,9 @@ class DaskEngine:
         batch_size: int = 8,
         max_in_flight: int | None = None,
         resources: dict[str, float] | None = None,
+        tta: bool = False,
     ) -> None:
+        self.tta = tta
         self.client = client
         self.bundle = bundle
         self.device = device
@@ -110,6 +113,7 @@ class DaskEngine:
                     model,
                     self.device,
                     self.batch_size,
+                    self.tta,
                     key,
                     key=f"geoseg-chunk-{run}-{key[0]}-{key[1]}",
                     **kwargs,

@@ -43,8 +43,8 @@ class Job:
 @dataclass(frozen=True)
 class Prepared:
     chunk: Chunk
-    x: np.ndarray  # model input over chunk.read
-    valid: np.ndarray
+    x: np.ndarray  # model input over chunk.extent
+    valid: np.ndarray  # over chunk.read
     extra: np.ndarray | None  # requested index channels over the chunk core (float32)
     seconds: dict[str, float]
     masked: np.ndarray | None = None  # cloud/user mask over chunk.read (True = masked)
@@ -63,9 +63,12 @@ def prepare(
     names = predictor.bundle.read_bands
     names += [b for b in indices.required_bands(extra_indices) if b not in names]
     t0 = time.perf_counter()
-    reflectance, valid = scene.read(chunk.read, names)
+    # the whole extent: tiles reaching past the scene (or its margin) see the scene mirrored
+    reflectance, seen, inside = scene.read_mirrored(chunk.extent, names)
     t1 = time.perf_counter()
-    x = predictor.features(reflectance[: len(predictor.bundle.read_bands)], valid)
+    x = predictor.features(reflectance[: len(predictor.bundle.read_bands)], seen)
+    rh, rw = int(chunk.read.height), int(chunk.read.width)
+    valid = (seen & inside)[:rh, :rw]
     extra = None
     if extra_indices:
         h, w = int(chunk.core.height), int(chunk.core.width)
@@ -73,7 +76,7 @@ def prepare(
         extra = indices.compute(extra_indices, named, valid[:h, :w])
         extra[:, ~valid[:h, :w]] = np.nan
     seconds = {"read_s": t1 - t0, "indices_s": time.perf_counter() - t1}
-    return Prepared(chunk, x, valid, extra, seconds, scene.read_mask(chunk.read))
+    return Prepared(chunk, x, valid, extra, seconds, scene.read_mask_mirrored(chunk.read))
 
 
 def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -> ChunkOutput:
@@ -165,6 +168,9 @@ def collect(results: Iterable[ChunkResult], grid: TileGrid) -> np.ndarray:
     """The class raster of small scenes in memory (tests, notebooks)."""
     out = np.full((grid.height, grid.width), NODATA, dtype=np.uint8)
     for res in results:
-        c = res.chunk.core
-        out[c.row_off : c.row_off + c.height, c.col_off : c.col_off + c.width] = res.classes
+        placed = grid.in_scene(res.chunk.core)
+        if placed is not None:
+            win, local = placed
+            rows = slice(win.row_off, win.row_off + win.height)
+            out[rows, win.col_off : win.col_off + win.width] = res.classes[local]
     return out

@@ -31,8 +31,10 @@ class Predictor:
         device: str = "auto",
         batch_size: int = 8,
         amp: bool | None = None,
+        tta: bool = False,
     ) -> None:
         self.bundle = bundle
+        self.tta = tta
         self.device = resolve_device(device)
         self.batch_size = batch_size
         self.amp = (self.device.type == "cuda") if amp is None else amp
@@ -60,15 +62,16 @@ class Predictor:
     ) -> PartialSums:
         """Run the chunk's tiles once each and sum their weighted probabilities.
 
-        ``x``/``valid`` cover ``chunk.read``; tiles reaching past the scene edge see zeros (the
-        normalised mean) and count those pixels as invalid.
+        ``x`` covers ``chunk.extent`` (or only ``chunk.read``: the rest is then zeros, the
+        normalised mean) and ``valid`` covers ``chunk.read``; pixels outside the scene are
+        invalid and add only context.
         """
         ext = chunk.extent
-        tile, stride = grid.tile, grid.stride
+        tile = grid.tile
         rh, rw = valid.shape
         eh, ew = int(ext.height), int(ext.width)
         xin = torch.zeros((x.shape[0], eh, ew), dtype=torch.float32)
-        xin[:, :rh, :rw] = torch.from_numpy(x)
+        xin[:, : x.shape[1], : x.shape[2]] = torch.from_numpy(x)
         vin = torch.zeros((eh, ew), dtype=torch.float32)
         vin[:rh, :rw] = torch.from_numpy(valid)
         acc = torch.zeros((self.n_classes, eh, ew), dtype=torch.float32, device=self.device)
@@ -78,7 +81,7 @@ class Predictor:
         jobs: list[tuple[int, int, float]] = []  # tile origin in extent coords, valid share
         for i in chunk.tile_rows:
             for j in chunk.tile_cols:
-                r, c = i * stride - int(ext.row_off), j * stride - int(ext.col_off)
+                r, c = grid.origin(i) - int(ext.row_off), grid.origin(j) - int(ext.col_off)
                 share = float(vin[r : r + tile, c : c + tile].mean())
                 if share > 0:  # an all-nodata tile has nothing to say
                     jobs.append((r, c, share))
@@ -99,9 +102,24 @@ class Predictor:
         )
 
     def _forward(self, tiles: torch.Tensor) -> torch.Tensor:
+        """Class probabilities of a batch of tiles; with test-time augmentation, the mean over
+        the 8 flips and rotations of each tile (land cover has no preferred orientation, so the
+        views disagree only where the network is unsure), at 8 × the cost."""
+        if not self.tta:
+            return self._probabilities(tiles)
+        total = torch.zeros(0)
+        for k in range(4):
+            for flip in (False, True):
+                view = torch.rot90(tiles, k, dims=(2, 3))
+                probs = self._probabilities(view.flip(3) if flip else view)
+                probs = torch.rot90(probs.flip(3) if flip else probs, -k, dims=(2, 3))
+                total = probs if total.numel() == 0 else total + probs
+        return total / 8
+
+    def _probabilities(self, tiles: torch.Tensor) -> torch.Tensor:
         tiles = tiles.to(self.device, non_blocking=True)
         if self.device.type == "cpu":
             tiles = tiles.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=self._amp_dtype, enabled=self.amp):
             logits = self.network(tiles)
-        return torch.softmax(logits.float(), dim=1)
+        return torch.softmax(logits.float() / self.bundle.spec.temperature, dim=1)

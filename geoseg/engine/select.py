@@ -78,15 +78,16 @@ def engine_kind(compute: ComputeOptions, n_pixels: int) -> str:
 
 @contextmanager
 def open_engine(
-    compute: ComputeOptions, bundle: Bundle, n_pixels: int, batch_size: int
+    compute: ComputeOptions, bundle: Bundle, n_pixels: int, batch_size: int, tta: bool = False
 ) -> Iterator[Engine]:
-    """The engine the options ask for, open for the duration of the ``with`` block."""
+    """The engine the options ask for, open for the duration of the ``with`` block
+    (``tta``: each tile's probabilities averaged over its 8 flips and rotations)."""
     from geoseg.engine.local import InProcessEngine
     from geoseg.engine.predict import Predictor
 
     kind = engine_kind(compute, n_pixels)
     if kind == "inprocess":
-        yield InProcessEngine(Predictor(bundle, device=compute.device, batch_size=batch_size))
+        yield InProcessEngine(Predictor(bundle, compute.device, batch_size, tta=tta))
         return
     from distributed import Client
 
@@ -104,7 +105,9 @@ def open_engine(
                 "check the address and that the scheduler is running",
             ) from exc
         with client:
-            yield DaskEngine(client, bundle, compute.device, batch_size, resources=resources)
+            yield DaskEngine(
+                client, bundle, compute.device, batch_size, resources=resources, tta=tta
+            )
         return
     with local_cluster(compute.workers) as cluster, Client(cluster) as client:
-        yield DaskEngine(client, bundle, compute.device, batch_size, resources=resources)
+        yield DaskEngine(client, bundle, compute.device, batch_size, resources=resources, tta=tta)

@@ -20,6 +20,7 @@ from rasterio.windows import Window
 from geoseg.errors import BandError, InputError
 from geoseg.io.grid import Grid, on_grid
 from geoseg.io.masks import MaskSource
+from geoseg.tiling import mirror
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,46 @@ class Scene:
                     out[i] += src.offset
         np.copyto(out, 0.0, where=~valid)  # invalid pixels (NaN too) read as 0
         return out, valid
+
+    def read_mirrored(
+        self, window: Window, names: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`read` for a window that may reach past the scene's edges: pixels outside mirror
+        the scene, as context for the model in place of the land beyond the edge. Returns the
+        reflectance, its validity (mirrored too: what the model may look at) and which pixels
+        are inside the scene (only those become outputs)."""
+        src, rows, cols, inside = self._mirror(window)
+        if src is None:
+            data, valid = self.read(window, names)
+            return data, valid, np.ones(valid.shape, dtype=bool)
+        data, valid = self.read(src, names)
+        return data[:, rows[:, None], cols], valid[rows[:, None], cols], inside
+
+    def read_mask_mirrored(self, window: Window) -> np.ndarray | None:
+        """:meth:`read_mask` for a window that may reach past the scene's edges."""
+        src, rows, cols, _ = self._mirror(window)
+        if src is None:
+            return self.read_mask(window)
+        masked = self.read_mask(src)
+        return None if masked is None else masked[rows[:, None], cols]
+
+    def _mirror(
+        self, window: Window
+    ) -> tuple[Window | None, np.ndarray, np.ndarray, np.ndarray]:
+        """The scene window a mirrored read needs, the row/column indices into it, and which
+        pixels lie inside the scene; no window when ``window`` is inside the scene."""
+        r0, c0 = int(window.row_off), int(window.col_off)
+        h, w = int(window.height), int(window.width)
+        H, W = self.grid.height, self.grid.width
+        if r0 >= 0 and c0 >= 0 and r0 + h <= H and c0 + w <= W:
+            empty = np.empty(0, dtype=np.int64)
+            return None, empty, empty, np.empty((0, 0), dtype=bool)
+        rows, cols = mirror(r0, h, H), mirror(c0, w, W)
+        top, left = int(rows.min()), int(cols.min())
+        src = Window(left, top, int(cols.max()) - left + 1, int(rows.max()) - top + 1)
+        r, c = np.arange(r0, r0 + h), np.arange(c0, c0 + w)
+        inside = ((r >= 0) & (r < H))[:, None] & ((c >= 0) & (c < W))[None, :]
+        return src, rows - top, cols - left, inside
 
     def read_mask(self, window: Window) -> np.ndarray | None:
         """Masked pixels ``(h, w)`` (True = masked) of a window; None when the scene has no mask.

@@ -63,6 +63,9 @@ class BundleSpec(BaseModel):
     tile_size: int = 512
     overlap: int = 64
     weights_sha256: str = ""
+    # logits are divided by it before the softmax: fitted on validation scenes so confidence
+    # means what it says (1: as trained; geoseg calibrate fits it)
+    temperature: float = Field(default=1.0, gt=0)
     provenance: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
 
@@ -108,6 +111,12 @@ class Bundle:
     @property
     def sha256(self) -> str:
         return self.spec.weights_sha256
+
+    @property
+    def identity(self) -> str:
+        """What makes this bundle's outputs: the weights, and the temperature when calibrated."""
+        t = self.spec.temperature
+        return self.sha256 if t == 1.0 else f"{self.sha256}/T={t:.6g}"
 
     @property
     def model_hash(self) -> str:
@@ -209,6 +218,17 @@ def bundle_from_bytes(spec_json: str, weights: bytes) -> Bundle:
         raise BundleError("received weights do not match their hash", "bundle bytes", "retry")
     spec.weights_sha256 = actual
     return Bundle(Path("<memory>"), spec, load(weights))
+
+
+def save_spec(path: str | Path, spec: BundleSpec) -> Bundle:
+    """Rewrite a bundle's ``bundle.json`` (same weights) atomically and return it loaded."""
+    root = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{SPEC_FILE}.", dir=root)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(spec.model_dump_json(indent=2) + "\n")
+    Path(tmp).chmod(0o644)
+    os.replace(tmp, root / SPEC_FILE)
+    return load_bundle(root)
 
 
 def save_bundle(path: str | Path, network: nn.Module, spec: BundleSpec) -> Bundle:

@@ -59,15 +59,19 @@ def fingerprint(
     """Identity of a run's chunks: input files (path, size, mtime), weights, tiling, extras and
     masks (a different mask gives different classes)."""
     ident = [file_identity(src) for src in sorted(set(sources))]
-    tiling = [grid.height, grid.width, grid.tile, grid.overlap, grid.chunk_tiles]
+    tiling = [grid.height, grid.width, grid.tile, grid.overlap, grid.chunk_tiles, grid.margin]
     # runs without masks keep the identity they had before masks existed
     return _digest([ident, model_sha, *tiling, list(extra), *([list(masks)] if masks else [])], 16)
 
 
-def chunk_fingerprint(scene: Scene, model_sha: str, grid: TileGrid, extra: tuple[str, ...]) -> str:
-    """The fingerprint of a scene's chunks (its band files and masks)."""
+def chunk_fingerprint(
+    scene: Scene, model_sha: str, grid: TileGrid, extra: tuple[str, ...], tta: bool = False
+) -> str:
+    """The fingerprint of a scene's chunks (its band files and masks); test-time augmentation
+    computes other chunks from the same weights, so it counts as another model."""
     sources = [s.path for s in scene.bands.values()] + [m.path for m in scene.masks]
-    return fingerprint(sources, model_sha, grid, extra, tuple(m.describe() for m in scene.masks))
+    model = f"{model_sha}+tta" if tta else model_sha
+    return fingerprint(sources, model, grid, extra, tuple(m.describe() for m in scene.masks))
 
 
 class ResultOptions(BaseModel):
@@ -84,6 +88,7 @@ class ResultOptions(BaseModel):
     min_area_ha: int | float
     simplify_m: int | float
     stac: bool
+    tta: bool = False
 
 
 def result_options(opts: Options, bundle: Bundle) -> ResultOptions:
@@ -99,6 +104,7 @@ def result_options(opts: Options, bundle: Bundle) -> ResultOptions:
         min_area_ha=output.min_area_ha,
         simplify_m=output.simplify_m,
         stac=output.stac,
+        tta=opts.tiling.tta,
     )
 
 

@@ -45,6 +45,7 @@ class TilingOptions:
     overlap: int | None = None  # default: the bundle's
     chunk_size: int = 2048
     batch_size: int = 8
+    tta: bool = False  # average each tile over its 8 flips/rotations (8 × the model's work)
 
     def __post_init__(self) -> None:
         t = self.tile_size

@@ -64,7 +64,7 @@ def run_segment(
     area = AreaAccumulator(scene.grid, len(bundle.classes))
     store = None
     if opts.compute.resume:
-        key = chunk_fingerprint(scene, bundle.sha256, grid, opts.output.indices)
+        key = chunk_fingerprint(scene, bundle.identity, grid, opts.output.indices, opts.tiling.tta)
         store = ChunkStore(paths.chunk_store(key), grid)
     masked, worker_s = _classify_chunks(scene, bundle, opts, grid, staged, area, store, progress)
     timings["classify_s"] = time.perf_counter() - t0
@@ -173,6 +173,7 @@ def _classify_chunks(
                     bundle,
                     scene.grid.width * scene.grid.height,
                     opts.tiling.batch_size,
+                    opts.tiling.tta,
                 )
             )
         except GeosegError:  # e.g. no scheduler at that address: nothing to resume
@@ -180,12 +181,15 @@ def _classify_chunks(
                 store.remove()
             raise
         for done, res in enumerate(run_chunks(job, engine, store, worker_s), start=1):
-            staged.classes.write(res.chunk.core, res.classes)
-            if staged.confidence is not None:
-                staged.confidence.write(res.chunk.core, res.confidence)
-            if staged.indices is not None and res.extra is not None:
-                staged.indices.write(res.chunk.core, res.extra)
-            area.add(res.chunk.core, res.classes)
+            placed = job.grid.in_scene(res.chunk.core)  # cores reach into the grid's margin
+            if placed is not None:
+                win, (rows, cols) = placed
+                staged.classes.write(win, res.classes[rows, cols])
+                if staged.confidence is not None:
+                    staged.confidence.write(win, res.confidence[rows, cols])
+                if staged.indices is not None and res.extra is not None:
+                    staged.indices.write(win, res.extra[:, rows, cols])
+                area.add(win, res.classes[rows, cols])
             masked += res.masked
             progress("classify", done, total)
     return masked, worker_s

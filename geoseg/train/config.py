@@ -185,6 +185,8 @@ class TrainConfig(BaseModel):
     # Precise BatchNorm: re-estimate BN statistics with the final weights over this many batches
     # (0: off). Running averages of batch-8 statistics lag the weights and make results noisy.
     precise_bn_batches: int = Field(default=0, ge=0)
+    # fit the temperature of the logits on the validation scenes after selection (calibration)
+    calibrate: bool = False
     # Validate, select and ship an exponential moving average of the weights and BN statistics
     # (per step; 0: off). Averaging over ~1/(1-decay) steps smooths the noise of small batches.
     ema_decay: float = Field(default=0.0, ge=0, lt=1)

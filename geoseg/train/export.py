@@ -15,6 +15,7 @@ from torch import nn
 
 from geoseg._version import __version__
 from geoseg.models.bundle import Bundle, BundleSpec, ModelSpec, Normalization, save_bundle
+from geoseg.train.calibration import CALIBRATION_NOTE, calibrate
 from geoseg.train.config import TrainConfig
 from geoseg.train.selection import Progress
 from geoseg.train.setup import TrainData
@@ -51,6 +52,12 @@ def export(
         figures = f"OA {m['overall_accuracy']}, mIoU {m['miou']}"
         agreement = "" if key == "val" else " (agreement with Dynamic World labels)"
         say(f"best weights: {SPLIT_NAMES[key]} {figures}{agreement}")
+    temperature = 1.0
+    if cfg.calibrate and scoring.val.scenes:
+        cal = calibrate(network, scoring.val.scenes, scoring.val.inputs, scoring.val.device)
+        temperature = cal.temperature
+        metrics_out["calibration"] = {"note": CALIBRATION_NOTE, **cal.as_metrics()}
+        say(f"calibration: {cal.describe()}")
     network.cpu()
     if cfg.fp16_weights:
         network.half()
@@ -66,6 +73,7 @@ def export(
         classes=cfg.classes,
         tile_size=cfg.tile_size,
         overlap=cfg.overlap,
+        temperature=temperature,
         metrics=metrics_out,
         provenance=_provenance(cfg, data, progress, scoring),
     )

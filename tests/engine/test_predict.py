@@ -4,13 +4,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from rasterio.windows import Window
 
 from geoseg.classes import NODATA
 from geoseg.engine.predict import Predictor
 from geoseg.io.geotiff import open_scene
 from geoseg.models.bundle import load_bundle
-from geoseg.tiling import TileGrid
+from geoseg.tiling import TileGrid, edge_margin
 from tests.conftest import BEIRUT, NORCIA, classify_array
 
 MAX_FLIPS = 1e-5  # floating-point batch effects may flip at most 1 pixel in 100,000
@@ -31,6 +32,27 @@ def test_class_raster_is_independent_of_batch_size(bundle_dir: Path) -> None:
     a = classify_array(NORCIA, bundle, 128, 32, chunk_tiles=2, batch_size=1)
     b = classify_array(NORCIA, bundle, 128, 32, chunk_tiles=2, batch_size=7)
     assert (a != b).mean() <= MAX_FLIPS
+
+
+@pytest.mark.slow
+def test_test_time_augmentation_keeps_chunk_invariance(bundle_dir: Path) -> None:
+    bundle = load_bundle(bundle_dir)
+    a = classify_array(NORCIA, bundle, 128, 32, chunk_tiles=1, tta=True)
+    b = classify_array(NORCIA, bundle, 128, 32, chunk_tiles=3, tta=True)
+    assert (a != b).mean() <= MAX_FLIPS
+    assert (a != classify_array(NORCIA, bundle, 128, 32, chunk_tiles=3)).any()  # TTA did act
+
+
+@pytest.mark.parametrize("tta", [False, True])
+def test_test_time_augmentation_turns_with_the_tile(bundle_dir: Path, tta: bool) -> None:
+    """With TTA a rotated or mirrored tile gets the rotated or mirrored probabilities: the
+    mean over the 8 views does not depend on the orientation; one view does."""
+    pred = Predictor(load_bundle(bundle_dir), device="cpu", tta=tta)
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(2, 12, 64, 64)).astype("float32"))
+    probs = pred._forward(x)
+    assert torch.allclose(probs.sum(dim=1), torch.ones(2, 64, 64), atol=1e-5)
+    turned = torch.rot90(pred._forward(torch.rot90(x, 1, dims=(2, 3)).flip(3)).flip(3), -1, (2, 3))
+    assert torch.allclose(turned, probs, atol=1e-5) == tta
 
 
 def test_nodata_stays_nodata_and_valid_pixels_get_a_class(bundle_dir: Path) -> None:
@@ -62,30 +84,37 @@ def test_partial_sums_cover_the_read_window(bundle_dir: Path) -> None:
 
 
 def near_tile_edges(shape: tuple[int, int], tile: int, overlap: int, band: int) -> np.ndarray:
-    """Pixels within ``band`` px of an edge of any tile of the grid (where a seam would show)."""
-    stride = tile - overlap
+    """Pixels within ``band`` px of an edge of any tile of the grid (where a seam would show);
+    tiles start ``edge_margin`` px before the scene, as the pipeline lays them."""
+    stride, margin = tile - overlap, edge_margin(tile, overlap)
 
     def near(x: np.ndarray) -> np.ndarray:
+        x = x + margin
         to_start = np.abs((x + stride // 2) % stride - stride // 2)
         to_end = np.abs((x - tile + stride // 2) % stride - stride // 2)
         return np.minimum(to_start, to_end) < band
 
     rows, cols = np.indices(shape)
-    inner = (rows >= band) & (cols >= band)  # the scene edge is no tile border
-    return (near(rows) | near(cols)) & inner
+    return near(rows) | near(cols)
 
 
 @pytest.mark.slow
 def test_tiles_leave_no_seams_with_the_default_model() -> None:
-    """Tile 256 vs 512 (the bundle's overlap) agree on >= 99 % of pixels, and they disagree no
-    more within 8 px of tile edges than inside tiles (at most twice as often)."""
+    """The tiling promises: at the bundle's tile size against half and twice that size, tile
+    borders disagree at most 1.5 × as often as tile insides (no seams), and the bundle's tile
+    size agrees with twice that size on >= 97.5 % of pixels (context changes a few patches)."""
     bundle = load_bundle()
-    overlap = bundle.spec.overlap
-    a = classify_array(BEIRUT, bundle, 256, overlap, chunk_tiles=4)
-    b = classify_array(BEIRUT, bundle, 512, overlap, chunk_tiles=2)
-    valid = a != NODATA
-    differ = (a != b) & valid
-    assert 1 - differ[valid].mean() >= 0.99
-    border = near_tile_edges(a.shape, 256, overlap, 8) | near_tile_edges(a.shape, 512, overlap, 8)
-    inside = ~border & valid
-    assert differ[border & valid].mean() <= 2 * differ[inside].mean()
+    tile, overlap = bundle.spec.tile_size, bundle.spec.overlap
+    maps = {
+        t: classify_array(BEIRUT, bundle, t, overlap, chunk_tiles=max(1, 1024 // t))
+        for t in (tile // 2, tile, 2 * tile)
+    }
+    base = maps[tile]
+    valid = base != NODATA
+    assert ((base == maps[2 * tile]) & valid).sum() / valid.sum() >= 0.975
+    for other in (tile // 2, 2 * tile):
+        differ = (base != maps[other]) & valid
+        border = near_tile_edges(base.shape, tile, overlap, 8)
+        border |= near_tile_edges(base.shape, other, overlap, 8)
+        inside = differ[~border & valid].mean()
+        assert differ[border & valid].mean() <= 1.5 * inside, f"tile {other}"

@@ -90,3 +90,20 @@ def test_stages_write_what_classify_writes(
         json.loads(norcia_run.stats_json.read_text()),
     )
     assert mine == theirs and mine["options"]["indices"] == ["NDVI"]
+
+
+@pytest.mark.slow
+def test_test_time_augmentation_is_recorded_and_changes_the_confidence(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    opts = {"vectorize": False, "stac": False}
+    plain = geoseg.classify(NORCIA, tmp_path / "plain", model=bundle_dir, options=Options(**opts))
+    tta = geoseg.classify(
+        NORCIA, tmp_path / "tta", model=bundle_dir, options=Options(tta=True, **opts)
+    )
+    summary = json.loads(tta.stats_json.read_text())
+    assert summary["options"]["tta"] is True
+    assert json.loads(plain.stats_json.read_text())["options"]["tta"] is False
+    assert tta.confidence is not None and plain.confidence is not None
+    with rasterio.open(plain.confidence) as a, rasterio.open(tta.confidence) as b:
+        assert (a.read(1) != b.read(1)).any()

@@ -42,18 +42,16 @@ def test_masks_change_the_fingerprint(tmp_path: Path) -> None:
     assert len({plain, scl, other}) == 3
 
 
-def test_fingerprint_is_stable_across_versions(tmp_path: Path) -> None:
-    """A resume store written before the identity module moved must still be found."""
+def test_the_chunk_fingerprint_covers_the_whole_tile_grid(tmp_path: Path) -> None:
+    """Chunks computed on another grid (the edge margin included) are never resumed."""
     band = tmp_path / "b.tif"
     band.write_bytes(b"x")
-    import hashlib
-    import json
-    import os
-
-    st = os.stat(band)
-    blob = json.dumps([[[str(band), st.st_size, st.st_mtime_ns]], "sha", 100, 100, 64, 16, 2, []])
-    expected = hashlib.sha256(blob.encode()).hexdigest()[:16]
-    assert fingerprint([str(band)], "sha", TileGrid(100, 100, 64, 16, 2), ()) == expected
+    grid = TileGrid(100, 100, 64, 16, 2, margin=16)
+    same = fingerprint([str(band)], "sha", TileGrid(100, 100, 64, 16, 2, margin=16), ())
+    assert fingerprint([str(band)], "sha", grid, ()) == same
+    for other in (TileGrid(100, 100, 64, 16, 2), TileGrid(100, 100, 64, 16, 3, margin=16)):
+        assert fingerprint([str(band)], "sha", other, ()) != same
+    assert fingerprint([str(band)], "sha+tta", grid, ()) != same
 
 
 def test_source_identity_changes_when_the_input_is_rewritten(tmp_path: Path) -> None:
