@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from geoseg.cli.common import names, out, progress_bars, user_errors
+from geoseg.cli.common import err, names, out, progress_bars, user_errors
 from geoseg.cli.options import (
     Bands,
     BatchSize,
@@ -143,6 +143,8 @@ def classify(
 
 
 def _print_summary(result: ClassifyResult) -> None:
+    for warning in result.warnings:  # stderr, one line each, like errors
+        err.print(f"geoseg: warning: {warning}", highlight=False, soft_wrap=True)
     valid_share = 100.0 * result.valid_pixels / max(result.total_pixels, 1)
     masked = (
         f", {100.0 * result.masked_share:.1f} % of the data masked" if result.masked_pixels else ""

@@ -66,6 +66,8 @@ class BundleSpec(BaseModel):
     # logits are divided by it before the softmax: fitted on validation scenes so confidence
     # means what it says (1: as trained; geoseg calibrate fits it)
     temperature: float = Field(default=1.0, gt=0)
+    # Sentinel-2 processing levels the model was trained on or checked against (others warn)
+    processing_levels: list[str] = Field(default_factory=lambda: ["L1C"])
     provenance: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
 

@@ -20,6 +20,7 @@ from geoseg.io.read_options import ReadOptions
 from geoseg.io.reader import open_scene
 from geoseg.io.scene import Scene
 from geoseg.models.bundle import Bundle, load_bundle
+from geoseg.run.domain import assess
 from geoseg.run.options import Options
 from geoseg.run.paths import RunPaths
 from geoseg.run.polygons import run_vectorize
@@ -134,6 +135,7 @@ def check_inputs(
         given = read if isinstance(read, ReadOptions) else dict(read or {})
         scene = open_scene(scene, **ReadOptions.build(given).kwargs())
     scene.require(bundle.read_bands + indices.required_bands(opts.output.indices))
+    assess(scene, bundle)  # implausible reflectance stops here; warnings go to the summary
     return scene, bundle, opts
 
 

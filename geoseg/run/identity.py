@@ -150,6 +150,7 @@ class RunSummary(BaseModel):
     masked_pixels: int
     masked_pct: float
     masks: list[str]
+    warnings: list[str] = []  # what the model may not know about this input (geoseg.run.domain)
     classes: list[ClassArea] = []
 
     def to_json(self) -> str:

@@ -45,6 +45,7 @@ class ClassifyResult:
     timings: dict[str, float] = field(default_factory=dict)
     masked_pixels: int = 0  # pixels with data that a cloud/user mask made nodata
     stac_item: Path | None = None
+    warnings: list[str] = field(default_factory=list)  # what the model may not know (domain)
 
     @property
     def masked_share(self) -> float:

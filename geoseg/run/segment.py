@@ -22,6 +22,7 @@ from geoseg.errors import GeosegError, InputError
 from geoseg.io import class_raster, cog, styles
 from geoseg.io.scene import Scene
 from geoseg.models.bundle import Bundle
+from geoseg.run.domain import assess
 from geoseg.run.identity import ModelRef, RunSummary, chunk_fingerprint, result_options
 from geoseg.run.identity import source_identity as scene_identity
 from geoseg.run.options import Options
@@ -250,4 +251,5 @@ def _summary(
         masked_pixels=masked,
         masked_pct=100.0 * masked / max(with_data, 1),
         masks=[m.describe() for m in scene.masks],
+        warnings=assess(scene, bundle),
     )

@@ -40,6 +40,7 @@ def run_summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> 
         total_pixels=seg.grid.width * seg.grid.height,
         timings=seg.timings,
         masked_pixels=seg.masked_pixels,
+        warnings=list(seg.summary.warnings),
     )
     if seg.stac:
         result.stac_item = paths.stac_item
