@@ -1,5 +1,5 @@
 """How far a bundle's map depends on the tile size: the measurement behind
-``tests/test_predict.py::test_tiles_leave_no_seams_with_the_default_model``, for any bundle.
+``tests/engine/test_predict.py::test_tiles_leave_no_seams_with_the_default_model``, for any bundle.
 
     python bench/tile_agreement.py [--model BUNDLE] [--overlap N] [--sizes 256 512 1024]
 

@@ -42,8 +42,15 @@ def _describe_bundle(path: Path) -> None:
     out.print(f"  tile/overlap: {spec.tile_size}/{spec.overlap}")
     out.print(f"  weights:      sha256 {bundle.sha256}")
     out.print("  classes:      " + ", ".join(f"{c.id} {c.name}" for c in spec.classes))
+    out.print(f"  levels:       {', '.join(spec.processing_levels)} (Sentinel-2 processing)")
+    if spec.temperature != 1.0:
+        out.print(f"  temperature:  {spec.temperature:g} (calibrated confidence)")
     for key, value in {**spec.provenance, **spec.metrics}.items():
         out.print(f"  {key}: {value}")
+    if spec.known_limits:
+        out.print("[bold]Known limits[/bold]")
+        for limit in spec.known_limits:
+            out.print(f"  - {limit}", highlight=False)
 
 
 def _describe_scene(source: str) -> None:

@@ -68,6 +68,8 @@ class BundleSpec(BaseModel):
     temperature: float = Field(default=1.0, gt=0)
     # Sentinel-2 processing levels the model was trained on or checked against (others warn)
     processing_levels: list[str] = Field(default_factory=lambda: ["L1C"])
+    # what the model is known to get wrong, one plain sentence each (geoseg info shows them)
+    known_limits: list[str] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
 

@@ -187,6 +187,10 @@ class TrainConfig(BaseModel):
     precise_bn_batches: int = Field(default=0, ge=0)
     # fit the temperature of the logits on the validation scenes after selection (calibration)
     calibrate: bool = False
+    # written into the bundle: the processing levels the model was checked on (others warn at
+    # classify time) and what it is known to get wrong (geoseg info shows it)
+    processing_levels: list[str] = Field(default_factory=lambda: ["L1C"])
+    known_limits: list[str] = Field(default_factory=list)
     # Validate, select and ship an exponential moving average of the weights and BN statistics
     # (per step; 0: off). Averaging over ~1/(1-decay) steps smooths the noise of small batches.
     ema_decay: float = Field(default=0.0, ge=0, lt=1)

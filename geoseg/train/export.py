@@ -74,6 +74,8 @@ def export(
         tile_size=cfg.tile_size,
         overlap=cfg.overlap,
         temperature=temperature,
+        processing_levels=cfg.processing_levels,
+        known_limits=cfg.known_limits,
         metrics=metrics_out,
         provenance=_provenance(cfg, data, progress, scoring),
     )

@@ -35,3 +35,21 @@ def test_info_describes_safe_zip_and_stac(tmp_path: Path) -> None:
 
 def test_info_on_a_missing_source(tmp_path: Path) -> None:
     assert_clean_failure(invoke("info", str(tmp_path / "nope.tif")), "scene not found")
+
+
+def test_info_on_a_bundle_says_its_levels_calibration_and_known_limits(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from geoseg.models.bundle import load_bundle, save_spec
+
+    path = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, path)
+    spec = load_bundle(path).spec
+    limits = ["Clouds are classified as what they look like."]
+    save_spec(path, spec.model_copy(update={"known_limits": limits, "temperature": 1.7}))
+    res = invoke("info", str(path))
+    assert res.exit_code == 0, res.output
+    assert "levels:       L1C" in res.stdout and "temperature:  1.7" in res.stdout
+    assert "Known limits" in res.stdout and limits[0] in res.stdout
