@@ -22,6 +22,9 @@ import geoseg
 from geoseg.run.classify import Options
 from tests.conftest import BEIRUT
 
+#: each test starts a Dask cluster (workers load torch): seconds to a minute
+pytestmark = pytest.mark.slow
+
 MAX_FLIPS = 1e-5
 SMALL = {
     "tile_size": 256,

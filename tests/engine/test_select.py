@@ -39,6 +39,7 @@ def test_a_gpu_stays_in_process() -> None:
     assert engine_kind(ComputeOptions(device="cuda"), BIG) == "inprocess"
 
 
+@pytest.mark.slow  # waits out a 10 s connection timeout
 def test_an_unreachable_scheduler_is_a_geoseg_error() -> None:
     from geoseg.errors import GeosegError
 

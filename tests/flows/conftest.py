@@ -20,3 +20,11 @@ def prefect_harness() -> Iterator[None]:
     # first start on 2 cores takes ≈ 20 s (database migrations)
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every flow test talks to a Prefect server (≈ 20 s to start): part of the full run only."""
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.slow)
