@@ -27,15 +27,19 @@ if TYPE_CHECKING:
 
 
 def file_identity(src: str) -> list[object]:
-    """Path, size and mtime of a file; of the archive for /vsizip/ paths; URLs as they are."""
+    """Real (symlink-free) path, size and mtime of a file; of the archive for /vsizip/ paths;
+    URLs as they are. A file reached through a symlinked folder or a relative path is the same
+    input, so the chunk store, the stats JSON, the flows and the catalogue agree on it."""
     if not src.startswith("/vsi"):
         st = os.stat(src)
-        return [os.path.abspath(src), st.st_size, st.st_mtime_ns]
-    inner = Path(src.split("/", 2)[2])
+        return [os.path.realpath(src), st.st_size, st.st_mtime_ns]
+    prefix, rest = src.split("/", 2)[1], src.split("/", 2)[2]
+    inner = Path(rest)
     for part in (inner, *inner.parents):
         if part.is_file():  # the archive holding the band
             st = part.stat()
-            return [src, st.st_size, st.st_mtime_ns]
+            member = inner.relative_to(part).as_posix()
+            return [f"/{prefix}/{os.path.realpath(part)}/{member}", st.st_size, st.st_mtime_ns]
     return [src]  # remote (/vsicurl/…): its URL is its identity
 
 

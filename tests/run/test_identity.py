@@ -8,6 +8,7 @@ import pytest
 from geoseg.io.geotiff import open_scene
 from geoseg.run.identity import (
     RunSummary,
+    chunk_fingerprint,
     file_identity,
     fingerprint,
     result_options,
@@ -27,6 +28,9 @@ def test_zip_member_is_identified_by_its_archive(tmp_path: Path) -> None:
     member = f"/vsizip/{archive}/P.SAFE/B02.jp2"
     st = archive.stat()
     assert file_identity(member) == [member, st.st_size, st.st_mtime_ns]
+    link = tmp_path / "linked.zip"
+    link.symlink_to(archive)
+    assert file_identity(f"/vsizip/{link}/P.SAFE/B02.jp2") == file_identity(member)
     url = "/vsicurl/https://example.org/B02.tif"
     assert file_identity(url) == [url]
 
@@ -95,3 +99,17 @@ def test_a_file_that_is_no_summary_loads_as_none(tmp_path: Path, text: str) -> N
     path.write_text(text)
     assert RunSummary.load(path) is None
     assert RunSummary.load(tmp_path / "missing.json") is None
+
+
+def test_a_symlinked_folder_or_a_relative_path_is_the_same_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One input, one identity: the stats JSON, the chunk store, the flows and the catalogue
+    must not take a scene reached another way for a new one (and classify it again)."""
+    link = tmp_path / "linked"
+    link.symlink_to(NORCIA.resolve(), target_is_directory=True)
+    monkeypatch.chdir(NORCIA.parent)
+    ways = [open_scene(NORCIA.resolve()), open_scene(link), open_scene(Path(NORCIA.name))]
+    assert len({source_identity(s) for s in ways}) == 1
+    grid = TileGrid(*ways[0].shape, 128, 32, 2, margin=32)
+    assert len({chunk_fingerprint(s, "sha", grid, ()) for s in ways}) == 1
