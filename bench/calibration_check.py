@@ -12,16 +12,17 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geoseg.models.bundle import load_bundle  # noqa: E402
-from geoseg.models.inputs import read_bands  # noqa: E402
-from geoseg.train.calibration import expected_calibration_error, sample_logits  # noqa: E402
-from geoseg.train.dataset import LabelledScene, ModelInput, find_scenes  # noqa: E402
+from geoseg.train.calibration import (  # noqa: E402
+    expected_calibration_error,
+    labelled_scenes,
+    sample_logits,
+)
 
 
 def main() -> None:
@@ -30,15 +31,9 @@ def main() -> None:
     ap.add_argument("--scenes", nargs="+", type=Path, required=True)
     args = ap.parse_args()
     bundle = load_bundle(args.model)
-    spec = bundle.spec
-    names = read_bands(spec.bands, spec.indices)
-    scenes = [
-        LabelledScene.open(img, lab, names, spec.classes) for img, lab in find_scenes(args.scenes)
-    ]
-    mean, std = np.asarray(spec.normalization.mean), np.asarray(spec.normalization.std)
-    inputs = ModelInput(spec.bands, spec.indices, mean, std)
+    scenes, inputs = labelled_scenes(bundle, args.scenes)
     logits, labels = sample_logits(bundle.network.float(), scenes, inputs, torch.device("cpu"))
-    t = spec.temperature
+    t = bundle.spec.temperature
     before = expected_calibration_error(torch.softmax(logits, dim=1), labels)
     after = expected_calibration_error(torch.softmax(logits / t, dim=1), labels)
     crops = f"{len(scenes)} crops, {labels.numel():,} px"

@@ -107,13 +107,14 @@ class Predictor:
         views disagree only where the network is unsure), at 8 × the cost."""
         if not self.tta:
             return self._probabilities(tiles)
-        total = torch.zeros(0)
+        total = None
         for k in range(4):
             for flip in (False, True):
                 view = torch.rot90(tiles, k, dims=(2, 3))
                 probs = self._probabilities(view.flip(3) if flip else view)
                 probs = torch.rot90(probs.flip(3) if flip else probs, -k, dims=(2, 3))
-                total = probs if total.numel() == 0 else total + probs
+                total = probs if total is None else total + probs
+        assert total is not None
         return total / 8
 
     def _probabilities(self, tiles: torch.Tensor) -> torch.Tensor:

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from rasterio.windows import Window
 from scipy.optimize import minimize_scalar
 from torch import nn
 
 from geoseg.classes import NODATA
-from geoseg.models.bundle import load_bundle, save_spec
+from geoseg.models.bundle import Bundle, load_bundle, save_spec
 from geoseg.models.inputs import read_bands
 from geoseg.train.dataset import LabelledScene, ModelInput, find_scenes
+from geoseg.train.validation import forward_whole
 
 CALIBRATION_NOTE = (
     "temperature fitted on the validation scenes (minimum NLL); expected calibration error of "
@@ -76,12 +76,8 @@ def sample_logits(
     logits, labels = [], []
     per_scene = max(1, SAMPLE_PIXELS // max(len(scenes), 1))
     for s in scenes:
-        h, w = s.shape
-        refl, valid, label = s.read(Window(0, 0, w, h))
-        x = torch.from_numpy(inputs(refl, valid))
-        ph, pw = math.ceil(h / 32) * 32, math.ceil(w / 32) * 32
-        x = F.pad(x, (0, pw - w, 0, ph - h))[None].to(device)
-        out = network(x)[0, :, :h, :w].float().cpu()
+        out, valid, label = forward_whole(network, s, inputs, device)
+        out = out.float().cpu()
         rows, cols = np.nonzero(valid & (label != NODATA))
         if rows.size > per_scene:
             keep = rng.choice(rows.size, per_scene, replace=False)
@@ -132,12 +128,10 @@ def calibrate(
     return fit_temperature(*sample_logits(network, scenes, inputs, device))
 
 
-def calibrate_bundle(
-    path: Path, scene_dirs: Sequence[Path], label_name: str = "label.tif"
-) -> Calibration:
-    """Fit a bundle's temperature on labelled crops and write it into its ``bundle.json`` (the
-    weights stay as they are); the figures go to ``metrics.calibration``."""
-    bundle = load_bundle(path)
+def labelled_scenes(
+    bundle: Bundle, scene_dirs: Sequence[Path], label_name: str = "label.tif"
+) -> tuple[list[LabelledScene], ModelInput]:
+    """The labelled crops under ``scene_dirs`` read as ``bundle`` reads them, and its input."""
     spec = bundle.spec
     names = read_bands(spec.bands, spec.indices)
     scenes = [
@@ -146,8 +140,18 @@ def calibrate_bundle(
     ]
     norm = spec.normalization
     inputs = ModelInput(spec.bands, spec.indices, np.asarray(norm.mean), np.asarray(norm.std))
-    network = bundle.network.float()
-    cal = calibrate(network, scenes, inputs, torch.device("cpu"))
+    return scenes, inputs
+
+
+def calibrate_bundle(
+    path: Path, scene_dirs: Sequence[Path], label_name: str = "label.tif"
+) -> Calibration:
+    """Fit a bundle's temperature on labelled crops and write it into its ``bundle.json`` (the
+    weights stay as they are); the figures go to ``metrics.calibration``."""
+    bundle = load_bundle(path)
+    spec = bundle.spec
+    scenes, inputs = labelled_scenes(bundle, scene_dirs, label_name)
+    cal = calibrate(bundle.network.float(), scenes, inputs, torch.device("cpu"))
     metrics = {**spec.metrics, "calibration": {"note": CALIBRATION_NOTE, **cal.as_metrics()}}
     save_spec(path, spec.model_copy(update={"temperature": cal.temperature, "metrics": metrics}))
     return cal

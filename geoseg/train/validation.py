@@ -23,6 +23,19 @@ from geoseg.core.metrics import confusion, metrics
 from geoseg.train.dataset import LabelledScene, ModelInput
 
 
+def forward_whole(
+    network: nn.Module, scene: LabelledScene, inputs: ModelInput, device: torch.device
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Logits ``(classes, h, w)`` of a whole scene in one pass (zero-padded to a multiple of
+    32, zero being what nodata reads as), with its validity and labels."""
+    h, w = scene.shape
+    refl, valid, label = scene.read(Window(0, 0, w, h))
+    x = torch.from_numpy(inputs(refl, valid))
+    ph, pw = math.ceil(h / 32) * 32, math.ceil(w / 32) * 32
+    x = F.pad(x, (0, pw - w, 0, ph - h))[None].to(device)
+    return network(x)[0, :, :h, :w], valid, label
+
+
 @dataclass
 class Validation:
     """Validation scenes and how their agreement is summed up (none: no validation)."""
@@ -40,12 +53,8 @@ class Validation:
         cm = np.zeros((n, n), dtype=np.int64)
         network.eval()
         for s in self.scenes:
-            h, w = s.shape
-            refl, valid, label = s.read(Window(0, 0, w, h))
-            x = torch.from_numpy(self.inputs(refl, valid))
-            ph, pw = math.ceil(h / 32) * 32, math.ceil(w / 32) * 32
-            x = F.pad(x, (0, pw - w, 0, ph - h))[None].to(self.device)
-            pred = network(x)[0, :, :h, :w].argmax(0).cpu().numpy().astype(np.uint8)
+            logits, valid, label = forward_whole(network, s, self.inputs, self.device)
+            pred = logits.argmax(0).cpu().numpy().astype(np.uint8)
             pred[~valid] = NODATA
             cm += confusion(pred, label, n)
         return cm
