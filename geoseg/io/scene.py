@@ -127,9 +127,7 @@ class Scene:
         masked = self.read_mask(src)
         return None if masked is None else masked[rows[:, None], cols]
 
-    def _mirror(
-        self, window: Window
-    ) -> tuple[Window | None, np.ndarray, np.ndarray, np.ndarray]:
+    def _mirror(self, window: Window) -> tuple[Window | None, np.ndarray, np.ndarray, np.ndarray]:
         """The scene window a mirrored read needs, the row/column indices into it, and which
         pixels lie inside the scene; no window when ``window`` is inside the scene."""
         r0, c0 = int(window.row_off), int(window.col_off)

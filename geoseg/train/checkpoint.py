@@ -18,8 +18,15 @@ from geoseg.train.config import TrainConfig
 from geoseg.train.selection import Progress
 from geoseg.train.setup import Parts
 
-#: Settings that may differ on resume: they do not change the weights of the epochs already run.
+#: Settings that may differ on resume: they do not change the weights of the epochs already run
+#: (how the run is driven, and what happens to the selected weights when they are shipped).
 RUNTIME_KEYS = {
+    "name",
+    "output",
+    "fold_image_pooling",
+    "calibrate",
+    "processing_levels",
+    "known_limits",
     "resume",
     "max_minutes",
     "threads",

@@ -185,6 +185,9 @@ class TrainConfig(BaseModel):
     # Precise BatchNorm: re-estimate BN statistics with the final weights over this many batches
     # (0: off). Running averages of batch-8 statistics lag the weights and make results noisy.
     precise_bn_batches: int = Field(default=0, ge=0)
+    # After selection, fold the ASPP's image pooling into a constant (geoseg.train.fold): the
+    # shipped network is local, so its map does not change with the tile size.
+    fold_image_pooling: bool = False
     # fit the temperature of the logits on the validation scenes after selection (calibration)
     calibrate: bool = False
     # written into the bundle: the processing levels the model was checked on (others warn at
@@ -238,6 +241,10 @@ class TrainConfig(BaseModel):
             )
         if self.select_on.get("holdout") and self.holdout is None:
             raise ValueError("select_on names holdout but no holdout file is configured")
+        if self.fold_image_pooling and (
+            self.architecture != "unet_aspp" or self.model_params.get("aspp_pooling") is False
+        ):
+            raise ValueError("fold_image_pooling needs a unet_aspp network with image pooling")
         return self
 
     @field_validator("chip_sizes")

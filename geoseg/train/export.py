@@ -17,6 +17,7 @@ from geoseg._version import __version__
 from geoseg.models.bundle import Bundle, BundleSpec, ModelSpec, Normalization, save_bundle
 from geoseg.train.calibration import CALIBRATION_NOTE, calibrate
 from geoseg.train.config import TrainConfig
+from geoseg.train.fold import local_config
 from geoseg.train.selection import Progress
 from geoseg.train.setup import TrainData
 from geoseg.train.validation import SPLIT_NAMES, Scoring, Validation
@@ -65,7 +66,7 @@ def export(
     spec = BundleSpec(
         name=cfg.name,
         model=ModelSpec(
-            architecture=cfg.architecture, encoder=cfg.encoder, params=cfg.model_params
+            architecture=cfg.architecture, encoder=cfg.encoder, params=_shipped_params(cfg)
         ),
         bands=cfg.bands,
         indices=cfg.indices,
@@ -82,6 +83,11 @@ def export(
     bundle = save_bundle(cfg.output, network, spec)
     say(f"wrote bundle {bundle.path}")
     return bundle
+
+
+def _shipped_params(cfg: TrainConfig) -> dict[str, Any]:
+    """The network as shipped; the provenance keeps the config as trained."""
+    return local_config(cfg).model_params if cfg.fold_image_pooling else cfg.model_params
 
 
 def _provenance(

@@ -21,6 +21,7 @@ from geoseg.train.checkpoint import load_checkpoint, save_checkpoint
 from geoseg.train.config import TrainConfig
 from geoseg.train.dataset import ChipDataset
 from geoseg.train.export import export
+from geoseg.train.fold import FOLD_CHIPS, fold_network
 from geoseg.train.sampler import ChipPlan
 from geoseg.train.selection import Progress, select_weights
 from geoseg.train.setup import Parts, build_network, build_parts, prepare_data, seed_everything
@@ -69,7 +70,11 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
     else:
         say("no epoch run: the starting weights are validated and written")
     select_weights(cfg, parts.network, parts.evaluated, progress, chips, scoring, say)
-    return export(cfg, parts.network, data, scoring, progress, say)
+    network = parts.network
+    if cfg.fold_image_pooling:
+        network = fold_network(network, cfg, chips, device)
+        say(f"image pooling folded (mean over {FOLD_CHIPS} chips of {cfg.tile_size} px)")
+    return export(cfg, network, data, scoring, progress, say)
 
 
 def _resume(cfg: TrainConfig, parts: Parts, say: Report) -> Progress:

@@ -47,6 +47,26 @@ def test_a_checkpoint_restores_parts_progress_and_generator(tmp_path: Path) -> N
     torch.testing.assert_close(torch.rand(3), expected)  # torch's generator as it was saved
 
 
+def test_settings_of_shipping_may_change_on_resume(tmp_path: Path) -> None:
+    """Folding, calibration, limits and the output only act on the selected weights."""
+    cfg = load_config(None, **TINY, output=tmp_path / "model")
+    shipped = {
+        "output": tmp_path / "other",
+        "name": "renamed",
+        "fold_image_pooling": True,
+        "calibrate": True,
+        "known_limits": ["a limit"],
+        "processing_levels": ["L1C", "L2A"],
+    }
+    check_resumable(cfg.model_dump(mode="json"), cfg.model_copy(update=shipped), tmp_path / "c")
+    with pytest.raises(InputError, match=r"other settings \(balanced_chips\)"):
+        check_resumable(
+            cfg.model_dump(mode="json"),
+            cfg.model_copy(update={"balanced_chips": 0.5}),
+            tmp_path / "c",
+        )
+
+
 def test_a_checkpoint_from_before_a_new_setting_still_resumes(tmp_path: Path) -> None:
     """Settings added later (absent from an older checkpoint) count as their defaults; settings
     retired since (``ignore_index``) are ignored."""
