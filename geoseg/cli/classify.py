@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from geoseg.cli.common import err, names, out, progress_bars, user_errors
+from geoseg.cli.common import err, names, out, pick, progress_bars, user_errors
 from geoseg.cli.options import (
     Bands,
     BatchSize,
@@ -102,6 +102,7 @@ def classify(
     stac: Stac = True,
 ) -> None:
     """Classify a Sentinel-2 scene into land-cover classes."""
+    values = dict(locals())
     from geoseg.io.read_options import ReadOptions
     from geoseg.run.classify import classify as run
     from geoseg.run.options import ComputeOptions, Options, OutputOptions, TilingOptions
@@ -109,14 +110,7 @@ def classify(
     with user_errors():
         options = Options(
             tiling=TilingOptions(tile_size, overlap, chunk_size, batch_size, tta),
-            compute=ComputeOptions(
-                engine=engine,
-                device=device,
-                dask_address=dask_address,
-                workers=workers,
-                gpu_resources=gpu_resources,
-                resume=resume,
-            ),
+            compute=ComputeOptions(**pick(values, ComputeOptions)),
             output=OutputOptions(
                 min_area_ha=min_area,
                 simplify_m=simplify,
@@ -126,15 +120,7 @@ def classify(
                 stac=stac,
             ),
         )
-        read = ReadOptions.build(
-            bands=bands,
-            nodata=nodata,
-            offset=offset,
-            scale=scale,
-            mask=mask,
-            cloud_mask=cloud_mask,
-            scl_classes=scl_classes,
-        )
+        read = ReadOptions.build(pick(values, ReadOptions))
         with progress_bars() as report:
             result = run(
                 scene, out_dir, model=model, options=options, progress=report, **read.kwargs()

@@ -7,8 +7,9 @@ Commands print results on stdout (:data:`out`) and everything transient or faili
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -39,6 +40,15 @@ def set_debug(on: bool) -> None:
     """``geoseg --debug``: let tracebacks through. The app's callback sets it on every invocation,
     so one run cannot leave it on for the next."""
     _state["debug"] = on
+
+
+def pick(values: Mapping[str, Any], target: type) -> dict[str, Any]:
+    """The command's option values that ``target`` (a dataclass or pydantic model) has fields for.
+
+    A command declares each option once, in its signature; named like the field it sets, it is
+    passed on without a second list of ``name=name`` lines."""
+    fields = getattr(target, "model_fields", None) or {f.name for f in dataclasses.fields(target)}
+    return {k: v for k, v in values.items() if k in fields}
 
 
 @contextlib.contextmanager

@@ -81,9 +81,3 @@ SclClasses = Annotated[
     str | None,
     typer.Option(help="SCL classes to mask (default 3,8,9,10: shadow, clouds, cirrus)."),
 ]
-
-# the same read options where the inputs are a mix of scenes and class rasters (zonal)
-SceneBands = Annotated[str | None, typer.Option(help="Band mapping for scenes: B02=1,B03=2...")]
-SceneNodata = Annotated[float | None, typer.Option(help="Scene nodata value.")]
-SceneOffset = Annotated[float | None, typer.Option(help="Scene radiometric offset (DN).")]
-SceneScale = Annotated[float | None, typer.Option(help="Scene reflectance per DN.")]

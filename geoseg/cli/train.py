@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from geoseg.cli.common import out, print_metrics, user_errors
+from geoseg.cli.common import out, pick, print_metrics, user_errors
 from geoseg.cli.options import DeviceOverride
 from geoseg.errors import InputError
 
@@ -76,33 +76,22 @@ def train(
     resume: ResumeRun = False,
 ) -> None:
     """Train a model on scenes with label rasters (or polygons) and write a bundle."""
+    values = dict(locals())
     from geoseg.train import load_config
     from geoseg.train import train as run
+    from geoseg.train.config import TrainConfig
 
     with user_errors():
         if config is None and not train_data:
             raise InputError("nothing to train on", "--train", "give --config or --train")
-        cfg = load_config(
-            config,
-            train=train_data or None,
-            val=val_data or None,
-            output=output,
-            label_name=label_name,
-            label_column=label_column,
-            encoder=encoder,
-            epochs=epochs,
-            chips_per_epoch=chips_per_epoch,
-            batch_size=batch_size,
-            chip_size=chip_size,
-            lr=lr,
-            loss=_losses(loss),
-            patience=patience,
-            seed=seed,
-            device=device,
-            threads=threads,
-            max_minutes=max_minutes,
-            resume=resume or None,
-        )
+        overrides = {
+            **pick(values, TrainConfig),
+            "train": train_data or None,
+            "val": val_data or None,
+            "loss": _losses(loss),
+            "resume": resume or None,
+        }
+        cfg = load_config(config, **overrides)
         bundle = run(cfg, report=lambda s: out.print(s, highlight=False))
     val = bundle.spec.metrics.get("validation")
     if val:

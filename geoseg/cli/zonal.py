@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from geoseg.cli.common import names, out, user_errors
-from geoseg.cli.options import SceneBands, SceneNodata, SceneOffset, SceneScale
+from geoseg.cli.common import names, out, pick, user_errors
+from geoseg.cli.options import Bands, Nodata, Offset, Scale
 
 EXAMPLES = """
 Examples:
@@ -44,17 +44,20 @@ def zonal(
     indices: Indices = "NDVI,NDWI",
     id_field: IdField = None,
     layer: Layer = None,
-    bands: SceneBands = None,
-    nodata: SceneNodata = None,
-    offset: SceneOffset = None,
-    scale: SceneScale = None,
+    bands: Bands = None,
+    nodata: Nodata = None,
+    offset: Offset = None,
+    scale: Scale = None,
 ) -> None:
-    """Per field and date: class shares and index statistics (mean, median, p10, p90)."""
+    """Per field and date: class shares and index statistics (mean, median, p10, p90).
+
+    --bands, --nodata, --offset and --scale apply to the scenes among the rasters."""
+    values = dict(locals())
     from geoseg.analysis.zonal import read_fields, write_zonal, zonal_stats
     from geoseg.io.read_options import ReadOptions
 
     with user_errors():
-        read = ReadOptions.build(bands=bands, nodata=nodata, offset=offset, scale=scale)
+        read = ReadOptions.build(pick(values, ReadOptions))
         table = zonal_stats(
             read_fields(fields, layer),
             rasters,

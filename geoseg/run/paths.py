@@ -24,6 +24,16 @@ def scene_stem(scene: Scene) -> str:
     return Path(scene.source).stem.removesuffix(".SAFE") or "scene"
 
 
+class _Output:
+    """One output file of a run: ``<out_dir>/<stem><suffix>``, read as an attribute."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+
+    def __get__(self, paths: RunPaths, owner: type | None = None) -> Path:
+        return paths.out_dir / f"{paths.stem}{self.suffix}"
+
+
 @dataclass(frozen=True)
 class RunPaths:
     """The outputs of one scene's run in ``out_dir``."""
@@ -35,42 +45,14 @@ class RunPaths:
     def for_scene(cls, out_dir: str | Path, scene: Scene) -> RunPaths:
         return cls(Path(out_dir), scene_stem(scene))
 
-    def _file(self, suffix: str) -> Path:
-        return self.out_dir / f"{self.stem}{suffix}"
-
-    @property
-    def classes(self) -> Path:
-        return self._file("_classes.tif")
-
-    @property
-    def style(self) -> Path:
-        """QGIS style of the class raster."""
-        return self._file("_classes.qml")
-
-    @property
-    def confidence(self) -> Path:
-        return self._file("_confidence.tif")
-
-    @property
-    def indices(self) -> Path:
-        return self._file("_indices.tif")
-
-    @property
-    def polygons(self) -> Path:
-        """GeoPackage: polygons, the area table and the polygons' QGIS style."""
-        return self._file(".gpkg")
-
-    @property
-    def stac_item(self) -> Path:
-        return self._file("_item.json")
-
-    @property
-    def stats_csv(self) -> Path:
-        return self._file("_stats.csv")
-
-    @property
-    def stats_json(self) -> Path:
-        return self._file("_stats.json")
+    classes = _Output("_classes.tif")
+    style = _Output("_classes.qml")  # QGIS style of the class raster
+    confidence = _Output("_confidence.tif")
+    indices = _Output("_indices.tif")
+    polygons = _Output(".gpkg")  # polygons, the area table and the polygons' QGIS style
+    stac_item = _Output("_item.json")
+    stats_csv = _Output("_stats.csv")
+    stats_json = _Output("_stats.json")
 
     def chunk_store(self, fingerprint: str) -> Path:
         """Hidden folder of the finished chunks of the run with this fingerprint."""
