@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -51,9 +53,26 @@ def pick(values: Mapping[str, Any], target: type) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in fields}
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt so that every
+    ``finally`` runs: staging folders are removed and finished chunks stay for a rerun."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+#: what an interrupted run leaves, said on its one line
+INTERRUPTED = "nothing was written at the output paths; a rerun reuses the chunks already finished"
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """One line and exit code 2 for expected failures; the traceback only with ``--debug``."""
+    """One line and exit code 2 for expected failures; the traceback only with ``--debug``.
+
+    Ctrl-C exits 130 and SIGTERM 143 (128 + the signal, as shells do), also with one line."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main else None
     try:
         yield
     except GeosegError as exc:
@@ -62,8 +81,14 @@ def user_errors() -> Iterator[None]:
         print(f"geoseg: error: {exc}", file=sys.stderr)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        print("geoseg: interrupted: nothing was written at the output paths", file=sys.stderr)
-        raise typer.Exit(130) from None
+        print(f"geoseg: interrupted: {INTERRUPTED}", file=sys.stderr)
+        raise typer.Exit(128 + signal.SIGINT) from None
+    except Terminated:
+        print(f"geoseg: terminated: {INTERRUPTED}", file=sys.stderr)
+        raise typer.Exit(128 + signal.SIGTERM) from None
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,9 @@ the annotation.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -54,13 +56,30 @@ def _run_chunk(
 def local_cluster(workers: int | None = None) -> LocalCluster:
     """One single-threaded worker process per core (PyTorch uses one thread in each)."""
     n = workers or os.cpu_count() or 1
-    return LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-    )
+    with _sigint_ignored():
+        return LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+        )
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Worker processes started meanwhile inherit an ignored SIGINT (Python keeps it so).
+
+    Ctrl-C reaches every process of the terminal's group: without this each worker would print
+    its own traceback. The client alone stops, and closing the cluster ends the workers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class DaskEngine:

@@ -1,4 +1,5 @@
-"""The one error handler: one line and exit 2, the traceback only with ``--debug``, Ctrl-C 130."""
+"""The one error handler: one line and exit 2, the traceback only with ``--debug``, Ctrl-C 130
+(real signals mid-run: tests/cli/test_interrupt.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from geoseg.cli.common import names, progress_bars, set_debug, user_errors
+from geoseg.cli.common import INTERRUPTED, names, progress_bars, set_debug, user_errors
 from geoseg.errors import InputError
 from tests.cli.conftest import assert_clean_failure, invoke
 
@@ -49,7 +50,7 @@ def test_debug_shows_the_traceback_and_does_not_stick() -> None:
 def test_interrupt_says_nothing_was_written() -> None:
     res = _demo("fail", "interrupt")
     assert res.exit_code == 130
-    assert res.stderr.strip() == "geoseg: interrupted: nothing was written at the output paths"
+    assert res.stderr.strip() == f"geoseg: interrupted: {INTERRUPTED}"
 
 
 def test_bugs_are_not_hidden() -> None:
