@@ -22,7 +22,7 @@ from rasterio.windows import Window
 from geoseg.classes import NODATA
 from geoseg.core.area_estimate import AreaEstimate, error_matrix, estimate_areas
 from geoseg.core.areas import AreaAccumulator, pixel_area_m2
-from geoseg.errors import InputError
+from geoseg.errors import InputError, OptionError
 from geoseg.io import gpkg
 from geoseg.io.grid import Grid
 from geoseg.tiling import STRIP_PIXELS
@@ -30,6 +30,7 @@ from geoseg.tiling import STRIP_PIXELS
 ALLOCATIONS = ("proportional", "equal")
 REFERENCE_COLUMN = "reference_class"
 SAMPLE_LAYER = "sample"
+CLASS_RASTER_REMEDY = "give the <scene>_classes.tif that geoseg classify wrote"
 
 
 def _strips(height: int, width: int) -> Iterator[Window]:
@@ -40,6 +41,8 @@ def _strips(height: int, width: int) -> Iterator[Window]:
 
 def _open(raster: str | Path) -> rasterio.DatasetReader:
     path = Path(raster)
+    if path.is_dir():
+        raise InputError("not a class raster (a folder)", path, CLASS_RASTER_REMEDY)
     if not path.is_file():
         raise InputError("class raster not found", path, "give a <scene>_classes.tif")
     try:
@@ -49,9 +52,16 @@ def _open(raster: str | Path) -> rasterio.DatasetReader:
 
 
 def raster_classes(raster: str | Path) -> list[str]:
-    """Class names of a geoseg class raster (its tags), else the shipped model's classes."""
-    from geoseg.io.class_raster import class_names
+    """Class names of a geoseg class raster (its tags), else the shipped model's classes.
 
+    A raster that cannot hold class values (a scene, the confidence raster) is refused here:
+    read as classes, it would give an empty sample or areas of nonsense."""
+    from geoseg.io.class_raster import class_names, not_class_values
+
+    with _open(raster) as ds:
+        problem = not_class_values(ds)
+    if problem:
+        raise InputError(f"not a class raster ({problem})", raster, CLASS_RASTER_REMEDY)
     names = class_names(raster)
     if names:
         return names
@@ -105,7 +115,11 @@ def allocate(
             f"unknown allocation {allocation!r}", "--allocation", f"use {', '.join(ALLOCATIONS)}"
         )
     if n < 0 or min_per_class < 0:
-        raise InputError("sample sizes must not be negative", "-n/--min-per-class", "")
+        raise InputError(
+            f"sample sizes must not be negative (n {n}, min per class {min_per_class})",
+            "-n/--min-per-class",
+            "give 0 or more",
+        )
     count = np.asarray(pixels, dtype=np.int64)
     out = np.zeros(len(count), dtype=np.int64)
     open_ = count > 0
@@ -146,7 +160,13 @@ def draw_sample(
     per_class: Mapping[str, int] | None = None,
     seed: int = 0,
 ) -> gpd.GeoDataFrame:
-    """Stratified random points at pixel centres, one row per point, ready to be labelled."""
+    """Stratified random points at pixel centres, one row per point, ready to be labelled.
+
+    An empty sample is an error, not an empty file: nothing could be labelled or estimated."""
+    if n < 0:
+        raise OptionError(f"-n {n} is out of range", None, "give a positive number of points")
+    if n + sum((per_class or {}).values()) == 0:
+        raise OptionError("-n 0 draws no points", None, "give -n 1 or more, or --per-class sizes")
     names = raster_classes(raster)
     k = len(names)
     fixed: dict[int, int] = {}
@@ -159,7 +179,15 @@ def draw_sample(
             )
         fixed[names.index(name)] = int(size)
     counts = mapped_areas(raster, k)["pixels"].to_numpy()
+    if counts.sum() == 0:
+        raise InputError(f"no pixel holds a class value 0..{k - 1}", raster, CLASS_RASTER_REMEDY)
     sizes = allocate(counts, n, allocation, min_per_class, fixed)
+    if sizes.sum() == 0:
+        raise InputError(
+            "no points to draw: the classes asked for are not mapped",
+            "--per-class",
+            "ask for mapped classes, or give -n",
+        )
     rng = np.random.default_rng(seed)
     ranks = [
         np.sort(rng.choice(int(c), size=int(s), replace=False))

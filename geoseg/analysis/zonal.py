@@ -8,12 +8,18 @@ into a temporary raster. Statistics come from ``exactextract``, which weights ea
 share of it the polygon covers (so small fields are not rounded to whole pixels); quantiles are
 the usual linear interpolation (numpy's default) on those weights. Rows are one per field and
 date; rasters of the same date (e.g. a run's classes and its indices) fill the same row.
+
+Fields partly or wholly outside a raster (or under its nodata) are not dropped: ``mapped_pct``
+(class rasters) and ``<INDEX>_valid_pct`` say how much of each field the statistics saw, and a
+:class:`CoverageWarning` names the fields a raster has no valid pixel for. Fields that miss a
+raster altogether are an error: their CRS or extent is wrong, not the data.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+import warnings
 from collections.abc import Sequence
 from datetime import date as Date
 from pathlib import Path
@@ -26,12 +32,14 @@ import pyogrio
 import rasterio
 from rasterio.errors import RasterioError
 from rasterio.windows import Window, from_bounds
+from shapely.geometry import box
 
 from geoseg import indices as idx
 from geoseg.classes import LEGEND_TAG
 from geoseg.dates import parse_date, raster_date
 from geoseg.errors import InputError
 from geoseg.io import gpkg
+from geoseg.io.class_raster import class_names, not_class_values
 from geoseg.io.read_options import ReadOptions
 from geoseg.tiling import STRIP_PIXELS
 
@@ -45,6 +53,12 @@ INDEX_STATS = (
     ("pixels", "count", "count"),
 )
 ZONAL_LAYER = "zonal_stats"
+#: ids of fields without valid pixels named in a warning, at most
+_WARN_IDS = 10
+
+
+class CoverageWarning(UserWarning):
+    """Some fields have no valid pixel in a raster: their statistics there are empty."""
 
 
 def read_fields(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -56,6 +70,7 @@ def read_fields(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
         fields = gpd.read_file(p, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise InputError("cannot read the fields", p, f"give a polygon layer ({exc})") from exc
+    fields.attrs["source"] = str(p)  # named in errors about the fields and a raster
     return check_fields(fields, p)
 
 
@@ -84,6 +99,7 @@ def raster_kind(path: str | Path) -> str:
     try:
         with rasterio.open(p) as ds:
             tags, descriptions, dtype = ds.tags(), ds.descriptions, ds.dtypes[0]
+            problem = not_class_values(ds)
     except RasterioError as exc:
         raise InputError("not a readable raster", p, str(exc)) from exc
     if (  # before the class tag: classify writes its provenance tags on index rasters too
@@ -93,6 +109,12 @@ def raster_kind(path: str | Path) -> str:
     ):
         return "indices"
     if LEGEND_TAG in tags:
+        if problem:  # the confidence raster carries the legend too
+            raise InputError(
+                f"not a class, index or scene raster ({problem})",
+                p,
+                "give the <scene>_classes.tif, an index raster or a scene",
+            )
         return "classes"
     return "scene"
 
@@ -116,6 +138,7 @@ def zonal_stats(
     read = ReadOptions.build(read, **read_options)
     frame = read_fields(fields) if not isinstance(fields, gpd.GeoDataFrame) else fields
     frame = check_fields(frame)
+    label = str(frame.attrs.get("source", "fields"))
     if not rasters:
         raise InputError("no rasters given", None, "give class, index or scene rasters")
     if dates is not None and len(dates) != len(rasters):
@@ -139,7 +162,8 @@ def zonal_stats(
     for k, raster in enumerate(rasters):
         given = dates[k] if dates is not None else None
         when = _as_date(given) if given is not None else raster_date(raster)
-        part = _stats_of(frame, Path(raster), names, read)
+        part, covered = _stats_of(frame, label, Path(raster), names, read)
+        _warn_uncovered(ids[~(covered > 0)], len(ids), raster)
         row = by_date.get(when)
         if row is not None:
             clash = set(row.columns) & set(part.columns)
@@ -161,6 +185,18 @@ def zonal_stats(
     return gpd.GeoDataFrame(table, geometry=list(geometry), crs=frame.crs)
 
 
+def _warn_uncovered(ids: pd.Series, total: int, raster: str | Path) -> None:
+    if len(ids):
+        shown = ", ".join(map(str, ids.iloc[:_WARN_IDS])) + (", …" if len(ids) > _WARN_IDS else "")
+        warnings.warn(
+            CoverageWarning(
+                f"{len(ids)} of {total} field(s) have no valid pixels in {raster} (ids {shown}): "
+                "their statistics are empty; check their extent, or the raster's nodata"
+            ),
+            stacklevel=3,
+        )
+
+
 def _as_date(value: str | Date) -> Date:
     if isinstance(value, Date):
         return value
@@ -171,24 +207,50 @@ def _as_date(value: str | Date) -> Date:
 
 
 def _stats_of(
-    fields: gpd.GeoDataFrame, raster: Path, names: Sequence[str], read: ReadOptions
-) -> pd.DataFrame:
+    fields: gpd.GeoDataFrame, label: str, raster: Path, names: Sequence[str], read: ReadOptions
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The raster's columns, and the share (%) of each field it has valid pixels for."""
     kind = raster_kind(raster)
     if kind == "classes":
-        return _class_shares(fields, raster)
+        return _class_shares(fields, label, raster)
     if kind == "indices":
-        return _index_stats(fields, raster, None)
+        return _index_stats(fields, label, raster, None)
     with tempfile.TemporaryDirectory(prefix="geoseg-zonal-") as tmp:
-        computed = _scene_indices(fields, raster, names, Path(tmp) / "indices.tif", read)
-        return _index_stats(fields, computed, names)
+        computed = _scene_indices(fields, label, raster, names, Path(tmp) / "indices.tif", read)
+        return _index_stats(fields, label, computed, names)
 
 
-def _in_crs(fields: gpd.GeoDataFrame, ds: Any) -> gpd.GeoDataFrame:
+def _in_crs(fields: gpd.GeoDataFrame, label: str, ds: Any) -> gpd.GeoDataFrame:
+    """The fields in the raster's CRS; none of them on the raster is an error (wrong CRS or
+    extent), since every row would be empty."""
     if ds.crs is None:
         raise InputError("raster has no CRS", ds.name, "georeference it")
     out = fields[[fields.geometry.name]].to_crs(ds.crs.to_wkt())
+    if not out.geometry.intersects(box(*ds.bounds)).any():
+        raise InputError(
+            "the fields do not overlap the raster",
+            f"{label}, {ds.name}",
+            f"check the fields' CRS ({_crs_name(fields.crs)}) and extent against the raster's "
+            f"({_crs_name(ds.crs)})",
+        )
     out["__row"] = np.arange(len(out))
     return out
+
+
+def _crs_name(crs: Any) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else str(getattr(crs, "name", crs))
+
+
+def _covered_pct(fields: gpd.GeoDataFrame, ds: Any, pixels: pd.Series) -> np.ndarray:
+    """Share (%) of each field's area under valid pixels, from exactextract's coverage-weighted
+    count (areas in the raster's CRS units: approximate for a geographic raster)."""
+    area = fields.geometry.area.to_numpy()
+    px = abs(ds.transform.a * ds.transform.e - ds.transform.b * ds.transform.d)
+    count = pd.to_numeric(pixels, errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(area > 0, 100.0 * count * px / area, 0.0)
+    return np.minimum(pct, 100.0)
 
 
 def _extract(ds: Any, fields: gpd.GeoDataFrame, ops: list[str]) -> pd.DataFrame:
@@ -198,49 +260,60 @@ def _extract(ds: Any, fields: gpd.GeoDataFrame, ops: list[str]) -> pd.DataFrame:
         res = exact_extract(ds, fields, ops, include_cols=["__row"], output="pandas")
     except (RuntimeError, ValueError) as exc:
         raise InputError("cannot compute zonal statistics", ds.name, str(exc)) from exc
-    return pd.DataFrame(res).sort_values("__row").set_index("__row")
+    return pd.DataFrame(res).set_index("__row").reindex(range(len(fields)))
 
 
-def _class_shares(fields: gpd.GeoDataFrame, raster: Path) -> pd.DataFrame:
-    from geoseg.io.class_raster import class_names
-
+def _class_shares(
+    fields: gpd.GeoDataFrame, label: str, raster: Path
+) -> tuple[pd.DataFrame, np.ndarray]:
     names = class_names(raster) or []
     with rasterio.open(raster) as ds:
-        res = _extract(ds, _in_crs(fields, ds), ["unique", "frac", "majority"])
+        local = _in_crs(fields, label, ds)
+        res = _extract(ds, local, ["unique", "frac", "majority", "count"])
+        covered = _covered_pct(local, ds, res["count"])
     shares = np.zeros((len(res), len(names)))
     for k, (values, fracs) in enumerate(zip(res["unique"], res["frac"], strict=True)):
-        if len(values) == 0:
+        if not isinstance(values, np.ndarray | list) or len(values) == 0:
             shares[k] = np.nan  # no mapped pixel under the field: shares are unknown, not 0
+            continue
         for v, f in zip(values, fracs, strict=True):
             if 0 <= int(v) < len(names):
                 shares[k, int(v)] += 100.0 * float(f)
     out = pd.DataFrame(shares, columns=[f"share_{n}" for n in names])
-    majority = res["majority"].to_numpy()
+    majority = pd.to_numeric(res["majority"], errors="coerce").to_numpy(dtype=np.float64)
     out["majority_class"] = [
         names[int(m)] if np.isfinite(m) and 0 <= int(m) < len(names) else None for m in majority
     ]
-    return out
+    out["mapped_pct"] = covered
+    return out, covered
 
 
 def _index_stats(
-    fields: gpd.GeoDataFrame, raster: Path, names: Sequence[str] | None
-) -> pd.DataFrame:
+    fields: gpd.GeoDataFrame, label: str, raster: Path, names: Sequence[str] | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    stat_of = {column: stat for stat, _, column in INDEX_STATS}
+    out = pd.DataFrame(index=range(len(fields)))
     with rasterio.open(raster) as ds:
         bands = list(names or [str(d).upper() for d in ds.descriptions])
-        res = _extract(ds, _in_crs(fields, ds), [op for _, op, _ in INDEX_STATS])
-    stat_of = {column: stat for stat, _, column in INDEX_STATS}
-    out = pd.DataFrame(index=range(len(res)))
-    for column in res.columns:
-        m = re.fullmatch(r"(?:band_(\d+)_)?(.+)", str(column))
-        if m and m[2] in stat_of:
-            band = bands[int(m[1]) - 1] if m[1] else bands[0]
-            out[f"{band}_{stat_of[m[2]]}"] = res[column].to_numpy(dtype=np.float64)
-    order = [f"{b}_{stat}" for b in bands for stat, _, _ in INDEX_STATS]
-    return out[[c for c in order if c in out.columns]]
+        local = _in_crs(fields, label, ds)
+        res = _extract(ds, local, [op for _, op, _ in INDEX_STATS])
+        for column in res.columns:
+            m = re.fullmatch(r"(?:band_(\d+)_)?(.+)", str(column))
+            if m and m[2] in stat_of:
+                band = bands[int(m[1]) - 1] if m[1] else bands[0]
+                values = pd.to_numeric(res[column], errors="coerce")
+                out[f"{band}_{stat_of[m[2]]}"] = values.to_numpy(dtype=np.float64)
+                if stat_of[m[2]] == "pixels":
+                    out[f"{band}_valid_pct"] = _covered_pct(local, ds, values)
+    order = [f"{b}_{stat}" for b in bands for stat in [*stat_of.values(), "valid_pct"]]
+    out = out[[c for c in order if c in out.columns]]
+    covered = out.filter(like="_valid_pct").max(axis=1).fillna(0).to_numpy()
+    return out, covered
 
 
 def _scene_indices(
     fields: gpd.GeoDataFrame,
+    label: str,
     scene_path: Path,
     names: Sequence[str],
     dest: Path,
@@ -261,7 +334,10 @@ def _scene_indices(
         win = Window(win.col_off, win.row_off, win.width + 1, win.height + 1).intersection(full)
     except RasterioError:
         raise InputError(
-            "the fields do not overlap the scene", scene_path, "check the fields' CRS and extent"
+            "the fields do not overlap the scene",
+            f"{label}, {scene_path}",
+            f"check the fields' CRS ({_crs_name(fields.crs)}) and extent against the scene's "
+            f"({_crs_name(grid.crs)})",
         ) from None
     profile = {
         "driver": "GTiff",

@@ -37,9 +37,25 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    """``geoseg --version``: answered before any command is parsed, from the leaf version module,
+    so it costs no more than ``--help``."""
+    if value:
+        from geoseg._version import __version__
+
+        print(f"geoseg {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_show_version
+        ),
+    ] = False,
 ) -> None:
     set_debug(debug)
 

@@ -22,9 +22,11 @@ Examples:
   geoseg sample out/scene_classes.tif -o points.gpkg -n 500 --per-class water=50,built=100
 """
 
-Raster = Annotated[Path, typer.Argument(help="Class raster (<scene>_classes.tif).")]
+Raster = Annotated[
+    Path, typer.Argument(help="Class raster (<scene>_classes.tif; not a scene or confidence).")
+]
 Output = Annotated[Path, typer.Option("-o", "--output", help="Points .gpkg or .csv.")]
-N = Annotated[int, typer.Option("-n", help="Total number of points.")]
+N = Annotated[int, typer.Option("-n", help="Total number of points (1 or more).")]
 Allocation = Annotated[str, typer.Option(help="proportional (to mapped area) or equal.")]
 MinPerClass = Annotated[int, typer.Option(help="At least this many points in every mapped class.")]
 PerClass = Annotated[
@@ -44,8 +46,10 @@ def sample(
 ) -> None:
     """Draw a stratified random sample of points (map classes as strata) to label."""
     from geoseg.analysis.sampling import draw_sample, write_points
+    from geoseg.io.gpkg import check_gpkg_or_csv
 
     with user_errors():
+        check_gpkg_or_csv(output, "sample")  # before the raster is read twice
         points = draw_sample(raster, n, allocation, min_per_class, _per_class(per_class), seed)
         path = write_points(points, output)
     table = Table(title=f"{len(points)} points")

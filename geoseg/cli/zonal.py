@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from geoseg.cli.common import names, out, pick, user_errors
+from geoseg.cli.common import err, names, out, pick, user_errors
 from geoseg.cli.options import Bands, Nodata, Offset, Scale
 
 EXAMPLES = """
@@ -51,22 +52,36 @@ def zonal(
 ) -> None:
     """Per field and date: class shares and index statistics (mean, median, p10, p90).
 
+    Fields partly outside a raster or under its nodata keep their row: mapped_pct (class
+    rasters) and <INDEX>_valid_pct give the share of each field with valid pixels, and a
+    warning names the fields a raster has none for. Fields that miss a raster entirely are
+    an error (check their CRS and extent).
+
     --bands, --nodata, --offset and --scale apply to the scenes among the rasters."""
     values = dict(locals())
-    from geoseg.analysis.zonal import read_fields, write_zonal, zonal_stats
+    from geoseg.analysis.zonal import CoverageWarning, read_fields, write_zonal, zonal_stats
+    from geoseg.io.gpkg import check_gpkg_or_csv
     from geoseg.io.read_options import ReadOptions
 
     with user_errors():
         read = ReadOptions.build(pick(values, ReadOptions))
-        table = zonal_stats(
-            read_fields(fields, layer),
-            rasters,
-            dates=date or None,
-            indices=names(indices),
-            id_field=id_field,
-            **read.kwargs(),
-        )
+        check_gpkg_or_csv(output, "zonal statistics")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CoverageWarning)
+            table = zonal_stats(
+                read_fields(fields, layer),
+                rasters,
+                dates=date or None,
+                indices=names(indices),
+                id_field=id_field,
+                **read.kwargs(),
+            )
         path = write_zonal(table, output)
+    for w in caught:  # ours on stderr, one line each like errors; others as Python shows them
+        if issubclass(w.category, CoverageWarning):
+            err.print(f"geoseg: warning: {w.message}", highlight=False, soft_wrap=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     n_dates = table["date"].nunique(dropna=False)
     out.print(
         f"{table.shape[0]} rows ({len(table) // max(n_dates, 1)} fields x {n_dates} date(s)), "

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
+import numpy as np
 import rasterio
 from rasterio.errors import RasterioError
 
@@ -19,6 +21,8 @@ from geoseg.classes import LEGEND_TAG, NODATA, ClassInfo, legend_json, parse_leg
 
 #: Older rasters named their classes with this tag.
 _LEGACY_TAG = "CLASS_NAMES"
+#: Tag of geoseg rasters whose values are a measure (the confidence raster), not class values.
+UNITS_TAG = "GEOSEG_UNITS"
 
 
 @dataclass
@@ -64,6 +68,17 @@ def class_names(raster: str | Path) -> list[str] | None:
         return None
     text = found.get(LEGEND_TAG) or found.get(_LEGACY_TAG)
     return parse_legend(text) if text else None
+
+
+def not_class_values(ds: Any) -> str | None:
+    """Why an open raster cannot hold class values (None: it can): they are one band of integers,
+    not a measure. The confidence raster carries the legend tag too: the tag cannot tell."""
+    if ds.count != 1:
+        return f"{ds.count} bands"
+    if not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
+        return f"{ds.dtypes[0]} values"
+    units = ds.tags().get(UNITS_TAG)
+    return f"its values are {units}" if units else None
 
 
 def read_legend(raster: str | Path) -> Legend:

@@ -10,16 +10,17 @@ L1C/L2A default DN / 10000.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from geoseg.bands import L1C_ORDER, L2A_ORDER, band_in_filename, canonical
+from geoseg.bands import BANDS, L1C_ORDER, L2A_ORDER, band_in_filename, canonical
 from geoseg.errors import BandError, InputError
 from geoseg.io.grid import Grid
 from geoseg.io.scene import BandSource, Scene
@@ -28,6 +29,8 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt")
 QUANTIFICATION = 10000.0
 #: Radiometric offset (DN) of products with processing baseline 04.00 or later.
 PB04_OFFSET = -1000.0
+#: A GDAL subdataset name (``NETCDF:"file.nc":var``, ``HDF5:…``) rather than a file path.
+_SUBDATASET_RE = re.compile(r"^(netcdf|hdf5|hdf4_sds|hdf4_eos|zarr):", re.IGNORECASE)
 
 
 def parse_band_mapping(text: str) -> dict[str, tuple[str | None, int]]:
@@ -61,6 +64,12 @@ def open_scene(
     """
     root = Path(path)
     if not root.exists():
+        if _SUBDATASET_RE.match(str(path)):
+            raise InputError(
+                "geoseg reads raster files, not GDAL subdataset names",
+                path,
+                f"convert it to GeoTIFF first (gdal_translate {_quoted(str(path))} scene.tif)",
+            )
         raise InputError("scene not found", root, "check the path (a GeoTIFF or a folder of bands)")
     if isinstance(bands, str):
         bands = parse_band_mapping(bands)
@@ -102,7 +111,8 @@ def open_scene(
                 "cannot tell which band is which "
                 "(no band descriptions or band names in file names)",
                 root,
-                "set band descriptions (B02, B03…) or pass --bands B02=1,B03=2,B04=3,B08=4",
+                "set band descriptions (B02, B03…) or name every band the model reads, in the "
+                f"file's order, e.g. {mapping_hint(infos)} (geoseg info MODEL lists them)",
             )
     used = {s.path for s in sources.values()}
     ref = min((i for i in infos if str(i["path"]) in used), key=lambda i: i["grid"].res[0])
@@ -115,7 +125,12 @@ def open_scene(
 
 def _inspect(path: Path) -> dict[str, Any]:
     try:
-        with rasterio.open(path) as ds:
+        with warnings.catch_warnings():  # said below in one line, not as a Python warning too
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            ds = rasterio.open(path)
+        with ds:
+            if ds.subdatasets and (ds.count == 0 or ds.crs is None):
+                raise _several_variables(path, ds.driver, ds.subdatasets)
             if ds.crs is None:
                 raise InputError(
                     "raster has no CRS", path, "georeference it (e.g. gdal_translate -a_srs EPSG:…)"
@@ -141,6 +156,55 @@ def _inspect(path: Path) -> dict[str, Any]:
         raise InputError(
             "not a readable raster", path, f"give a GeoTIFF or a folder of band rasters ({exc})"
         ) from exc
+
+
+def mapping_example(names: Sequence[str], files: Sequence[str] | None = None) -> str:
+    """``--bands`` naming every one of ``names``: by index in one multi-band file (``B02=1,…``),
+    or ``NAME=FILE:1`` per band file of a folder. A hint naming fewer bands than a model reads
+    leads straight into the next error, so hints list them all."""
+    if files:
+        return "--bands " + ",".join(f"{n}={f}:1" for n, f in zip(names, files, strict=False))
+    return "--bands " + ",".join(f"{n}={i}" for i, n in enumerate(names, start=1))
+
+
+def mapping_hint(infos: Sequence[dict[str, Any]]) -> str:
+    """An example mapping for files whose bands have no names: as many bands as they hold, 10 m
+    first, then 20 m, then 60 m, in product order (ten: the bands the shipped model reads)."""
+    count = infos[0]["count"] if len(infos) == 1 else len(infos)
+    likely = sorted(BANDS, key=lambda b: b.resolution_m)[:count]
+    names = [n for n in L1C_ORDER if n in {b.name for b in likely}]
+    files = None if len(infos) == 1 else [i["path"].name for i in infos]
+    return mapping_example(names, files)
+
+
+def _several_variables(path: Path, driver: str, subdatasets: list[str]) -> InputError:
+    """A container (NetCDF, HDF) holds several variables, so GDAL shows no image and no CRS at
+    its top: name them and say how to make one a raster geoseg reads."""
+    names = [sub.rpartition(":")[2] for sub in subdatasets]
+    shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+    prefix = driver.upper() if driver.lower() == "netcdf" else subdatasets[0].partition(":")[0]
+
+    def pick(var: str) -> str:
+        return f'{prefix}:"{path}":{var}'
+
+    bands = [n for n in names if canonical(n) is not None]
+    if len(bands) > 1:  # one variable per band: a folder of band files
+        remedy = (
+            "write each band variable to a GeoTIFF named by its band in one folder, e.g. "
+            f"gdal_translate {_quoted(pick(bands[0]))} bands/{canonical(bands[0])}.tif, "
+            "and give the folder"
+        )
+    else:
+        remedy = (
+            "convert the variable that holds the bands to GeoTIFF, e.g. "
+            f"gdal_translate {_quoted(pick(names[0]))} scene.tif, and give that file"
+        )
+    return InputError(f"file holds {len(names)} variables ({shown}), not one image", path, remedy)
+
+
+def _quoted(text: str) -> str:
+    """A subdataset name as a shell argument: its double quotes kept inside single ones."""
+    return f"'{text}'"
 
 
 def _check_readable(path: Path) -> None:

@@ -3,6 +3,7 @@ style stored in ``layer_styles`` so the layer opens with class colours and names
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,23 +56,37 @@ def write_default_style(path: Path, layer: str, qml: str, name: str) -> None:
     write_table(path, style, STYLE_LAYER)
 
 
+def check_gpkg_or_csv(path: str | Path, what: str) -> Path:
+    """The output of :func:`write_gpkg_or_csv`, checked before any work: a .gpkg or .csv name,
+    not a folder, and no existing file where a folder above it must be."""
+    out = Path(path)
+    if out.suffix.lower() not in (".gpkg", ".csv"):
+        raise OutputError(f"unsupported {what} format", out, "name the output .gpkg or .csv")
+    if out.is_dir():
+        raise OutputError(f"{what} output is a folder", out, "name a .gpkg or .csv file")
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise OutputError(
+            f"cannot write {what}: {above} is a file, not a folder", out, "choose another path"
+        )
+    return out
+
+
 def write_gpkg_or_csv(frame: gpd.GeoDataFrame, path: str | Path, layer: str, what: str) -> Path:
     """A GeoPackage layer (``.gpkg``) or a CSV without the geometry column (``.csv``), written
     beside the target and renamed into place: never a half file at ``path``."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in (".gpkg", ".csv"):
-        raise OutputError(f"unsupported {what} format", out, "name the output .gpkg or .csv")
+    out = check_gpkg_or_csv(path, what)
     tmp = out.with_name(f".{out.stem}.part{out.suffix}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp.unlink(missing_ok=True)
-        if suffix == ".csv":
+        if out.suffix.lower() == ".csv":
             pd.DataFrame(frame.drop(columns="geometry")).to_csv(tmp, index=False)
         else:
             pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
         tmp.replace(out)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the cause may be the folder itself
+            tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {what}", out, str(exc.strerror or exc)) from exc
     return out

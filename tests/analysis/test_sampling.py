@@ -81,6 +81,23 @@ def test_sample_is_stratified_reproducible_and_on_the_right_class(classes_tif: P
     assert not other[["row", "col"]].equals(pts[["row", "col"]])
 
 
+def test_no_sample_from_a_raster_without_class_values_or_unmapped_classes(
+    classes_tif: Path, tmp_path: Path
+) -> None:
+    """An empty sample is an error: nothing could be labelled or estimated from it."""
+    band = tmp_path / "T33_B04.tif"  # one band of reflectance DN: integers, none a class value
+    with rasterio.open(classes_tif) as src:
+        profile = src.profile | {"dtype": "uint16", "nodata": 0}
+    with rasterio.open(band, "w", **profile) as dst:
+        dst.write(np.full((1, 100, 100), 1200, dtype=np.uint16))
+    with pytest.raises(InputError, match=r"no pixel holds a class value 0\.\.8"):
+        draw_sample(band, 10)
+    with rasterio.open(classes_tif, "r+") as ds:  # a legend with a class nothing is mapped as
+        ds.update_tags(GEOSEG_CLASSES=json.dumps({0: "a", 1: "b", 2: "c", 3: "d"}))
+    with pytest.raises(InputError, match="classes asked for are not mapped"):
+        draw_sample(classes_tif, 0, per_class={"d": 5})
+
+
 def _label(pts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Reference labels making stratum a 8/10 a + 2/10 b, b 1/10 a + 9/10 b, c all c."""
     pts = pts.copy()

@@ -13,9 +13,16 @@ from rasterio.transform import from_origin
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
-from geoseg.analysis.zonal import parse_date, raster_date, raster_kind, write_zonal, zonal_stats
+from geoseg.analysis.zonal import (
+    CoverageWarning,
+    parse_date,
+    raster_date,
+    raster_kind,
+    write_zonal,
+    zonal_stats,
+)
 from geoseg.cli.app import app
-from geoseg.errors import OptionError
+from geoseg.errors import InputError, OptionError
 from geoseg.io.geotiff import open_scene
 from geoseg.io.read_options import ReadOptions
 from tests.conftest import NORCIA
@@ -86,7 +93,8 @@ def test_class_shares_and_dates_merge(tmp_path: Path) -> None:
     cls = _classes(tmp_path / "s2_20210501_classes.tif")
     may = _indices(tmp_path / "s2_20210501_indices.tif")
     june = _indices(tmp_path / "s2_20210601_indices.tif", scale=0.5)
-    t = zonal_stats(_fields(), [june, cls, may])
+    with pytest.warns(CoverageWarning, match=r"1 of 3 field\(s\) have no valid pixels .*ids 2"):
+        t = zonal_stats(_fields(), [june, cls, may])
     assert t.date.tolist() == [np.datetime64(f"2021-0{m}-01") for m in (5, 5, 5, 6, 6, 6)]
     assert t.field_id.tolist() == [1, 2, 3, 1, 2, 3]
     first = t.iloc[0]
@@ -103,6 +111,34 @@ def test_class_shares_and_dates_merge(tmp_path: Path) -> None:
         back = gpd.read_file(path) if name.endswith("gpkg") else None
         if back is not None:
             assert len(back) == 6 and back.crs.to_epsg() == 32631
+
+
+def test_fields_partly_outside_say_how_much_was_seen(tmp_path: Path) -> None:
+    x0, y0 = 600_000, 5_600_000
+    fields = _fields()
+    fields.loc[3] = ["straddle", box(x0 + 20, y0 + 20, x0 + 60, y0 + 40)]  # half off the east edge
+    fields.loc[4] = ["beside", box(x0 + 50, y0, x0 + 90, y0 + 40)]  # on neither raster
+    cls, ind = _classes(tmp_path / "c_2021-05-01.tif"), _indices(tmp_path / "i_2021-05-01.tif")
+    with pytest.warns(CoverageWarning) as caught:
+        t = zonal_stats(fields, [cls, ind], id_field="name").set_index("name")
+    said = [str(w.message) for w in caught]
+    assert (
+        "2 of 5 field(s) have no valid pixels in " + str(cls) + " (ids corner, beside)" in said[0]
+    )
+    assert "1 of 5 field(s) have no valid pixels in " + str(ind) + " (ids beside)" in said[1]
+    # mapped_pct: share of the field under class pixels (nodata and outside are not mapped)
+    assert t.mapped_pct.tolist() == pytest.approx([75, 0, 100, 50, 0])
+    assert t.loc["straddle", "share_trees"] == pytest.approx(100)  # of what was seen
+    # the corner has one NaN of four pixels; the straddling field's inside half is all valid
+    assert t.NDVI_valid_pct.tolist() == pytest.approx([15 / 16 * 100, 75, 100, 50, 0], abs=1e-3)
+    assert t.loc["beside", ["NDVI_mean", "share_water"]].isna().all()
+
+
+def test_fields_outside_every_raster_are_an_error(tmp_path: Path) -> None:
+    far = gpd.GeoDataFrame(geometry=_fields().translate(1e5, 0))
+    for raster in (_classes(tmp_path / "c.tif"), _indices(tmp_path / "i.tif")):
+        with pytest.raises(InputError, match=r"do not overlap the raster \(fields, .*: check"):
+            zonal_stats(far, [raster])
 
 
 def test_scene_indices_match_reading_the_scene(tmp_path: Path) -> None:
@@ -190,7 +226,8 @@ def test_cli_bad_inputs(tmp_path: Path) -> None:
         ((str(good), str(ras), str(ras)), "two rasters give NDVI_mean"),
         ((str(good), str(ras), "--id-field", "nope"), "no column 'nope'"),
         ((str(good), str(NORCIA), "--indices", "XYZ"), "unknown spectral index"),
-        ((str(far), str(NORCIA)), "do not overlap the scene"),
+        ((str(far), str(NORCIA)), f"do not overlap the scene ({far}, {NORCIA})"),
+        ((str(far), str(ras)), f"do not overlap the raster ({far}, {ras}): check the fields' CRS"),
         ((str(no_crs), str(ras)), "fields have no CRS"),
     ]
     for args, message in cases:

@@ -1,4 +1,5 @@
-"""The app: every command in its place, and ``geoseg --help`` without the library's weight."""
+"""The app: every command in its place, and ``geoseg --help``/``--version`` without the
+library's weight."""
 
 from __future__ import annotations
 
@@ -26,11 +27,19 @@ def test_every_command_has_help(command: str) -> None:
     assert ("Examples" in res.stdout) == (command != "info")
 
 
-def test_help_loads_no_library_code() -> None:
+def test_version() -> None:
+    from geoseg._version import __version__
+
+    res = invoke("--version")
+    assert res.exit_code == 0 and res.stdout == f"geoseg {__version__}\n"
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_load_no_library_code(flag: str) -> None:
     code = (
         "import sys\n"
         "from geoseg.cli import main\n"
-        "sys.argv = ['geoseg', '--help']\n"
+        f"sys.argv = ['geoseg', '{flag}']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'rasterio', 'geoseg')"
         " and not m.startswith('geoseg.cli')))"

@@ -1,11 +1,19 @@
-"""``geoseg info``: scenes of every kind and model bundles described."""
+"""``geoseg info``: scenes of every kind, model bundles and geoseg's own rasters described."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pytest
 
 from tests.cli.conftest import assert_clean_failure, invoke
 from tests.conftest import NORCIA
+
+if TYPE_CHECKING:
+    from geoseg import ClassifyResult
 
 
 def test_info_on_scene_and_bundle(bundle_dir: Path) -> None:
@@ -53,3 +61,50 @@ def test_info_on_a_bundle_says_its_levels_calibration_and_known_limits(
     assert res.exit_code == 0, res.output
     assert "levels:       L1C" in res.stdout and "temperature:  1.7" in res.stdout
     assert "Known limits" in res.stdout and limits[0] in res.stdout
+
+
+@pytest.fixture(scope="module")
+def norcia_outputs(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> ClassifyResult:
+    """One real classify run of the demo crop with the test bundle, confidence and NDVI."""
+    import geoseg
+    from geoseg.run.options import Options
+
+    out = tmp_path_factory.mktemp("run")
+    return geoseg.classify(NORCIA, out, model=bundle_dir, options=Options(indices=("NDVI",)))
+
+
+@pytest.mark.slow
+def test_info_on_a_class_raster_geoseg_wrote(norcia_outputs: ClassifyResult) -> None:
+    res = invoke("info", str(norcia_outputs.classes))
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "Class raster" in text and "random-test (weights sha256" in text
+    assert f"scene: {NORCIA.resolve()} (geotiff)" in text and "date: 2017-10-18" in text
+    assert "348 x 299 px, 10 x 10, EPSG:32633" in text
+    stats = pd.read_csv(norcia_outputs.stats_csv)
+    for row in stats.itertuples():  # the same counts as the run's own statistics
+        cells = f"{row.class_id} │ {row.class_name} │ ■ {row.color} │ {row.pixels:,} │"
+        assert cells in text, cells
+    assert f"Classes ({stats.pixels.sum():,} px mapped" in text
+
+
+@pytest.mark.slow
+def test_info_on_the_confidence_and_index_rasters(norcia_outputs: ClassifyResult) -> None:
+    assert norcia_outputs.confidence is not None and norcia_outputs.indices is not None
+    res = invoke("info", str(norcia_outputs.confidence))
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "Confidence raster" in text and "values: max class probability, percent" in text
+    assert re.search(r"confidence: mean \d+\.\d %, median \d+ %, \d+\.\d % of [\d,]+ px", text)
+    res = invoke("info", str(norcia_outputs.indices))
+    assert res.exit_code == 0, res.output
+    assert "bands: NDVI" in res.stdout and "random-test" in res.stdout
+
+
+def test_info_on_a_class_raster_without_provenance(classes_tif: Path) -> None:
+    """The legend tag alone is enough: classes and shares, counted in strips."""
+    res = invoke("info", str(classes_tif))
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "Class raster" in text and "40 x 40 px" in text and "model:" not in text
+    assert "0 │ a │ - │ 800 │ 8.00 │ 50.00" in text and "1 │ b │ - │ 800 │ 8.00 │ 50.00" in text

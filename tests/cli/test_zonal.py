@@ -47,3 +47,34 @@ def test_bad_read_option(args: tuple[str, ...], message: str, fields: Path, tmp_
     )
     assert_clean_failure(res, message)
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_fields_off_the_raster_are_said(fields: Path, tmp_path: Path) -> None:
+    """A field partly off the raster keeps its row with the share it covers; one with no pixel
+    at all is named on a warning line; fields all off the raster are an error."""
+    ras = class_raster(tmp_path / "s2_20210501_classes.tif", np.zeros((4, 4), np.uint8))
+    x0, y0 = 600_000, 5_600_000 - 40
+    polys = [box(x0 - 20, y0, x0 + 20, y0 + 40), box(x0 + 100, y0, x0 + 140, y0 + 40)]
+    some = tmp_path / "some.gpkg"
+    gpd.GeoDataFrame({"name": ["edge", "east"]}, geometry=polys, crs=32631).to_file(some)
+    out = tmp_path / "stats.csv"
+    res = invoke("zonal", str(some), str(ras), "-o", str(out), "--id-field", "name")
+    assert res.exit_code == 0, res.output
+    assert res.stderr.strip() == (
+        f"geoseg: warning: 1 of 2 field(s) have no valid pixels in {ras} (ids east): their "
+        "statistics are empty; check their extent, or the raster's nodata"
+    )
+    table = pd.read_csv(out).set_index("name")
+    assert table.mapped_pct.tolist() == pytest.approx([50, 0])
+    assert table.loc["edge", "share_a"] == pytest.approx(100)
+    far = tmp_path / "far.gpkg"
+    gpd.GeoDataFrame(geometry=polys[1:], crs=32631).to_file(far)
+    res = invoke("zonal", str(far), str(ras), "-o", str(tmp_path / "far.csv"))
+    assert_clean_failure(res, rf"do not overlap the raster \({far}, {ras}\): check the fields' CRS")
+    assert not (tmp_path / "far.csv").exists()
+
+
+def test_output_under_a_file_is_refused_before_any_work(fields: Path, tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("")
+    res = invoke("zonal", str(fields), str(tmp_path / "none.tif"), "-o", f"{tmp_path}/a_file/o.csv")
+    assert_clean_failure(res, "a_file is a file, not a folder")

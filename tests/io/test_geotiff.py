@@ -175,3 +175,56 @@ def test_folder_of_single_band_files_named_by_band(tmp_path: Path) -> None:
     refl, valid = scene.read(Window(0, 0, 120, 120), ["B01", "B05", "B08"])
     assert valid.all() and refl.shape == (3, 120, 120)
     assert (refl > 0).all() and (refl < 1.5).all()
+
+
+def _has_netcdf() -> bool:
+    with rasterio.Env() as env:
+        return "netCDF" in env.drivers()
+
+
+@pytest.mark.skipif(not _has_netcdf(), reason="GDAL built without the netCDF driver")
+def test_netcdf_with_several_variables_names_them_and_the_way_out(tmp_path: Path) -> None:
+    """Not "no CRS": GDAL shows no image at the top of a file with several variables."""
+    import rasterio.shutil
+
+    stack = write_stack(NORCIA, tmp_path / "stack.tif", ["B04", "B08"])
+    nc = tmp_path / "stack.nc"
+    rasterio.shutil.copy(stack, nc, driver="netCDF")  # GDAL writes one variable per band
+    pick = f'NETCDF:"{nc}":Band1'
+    with pytest.raises(InputError, match=r"holds 2 variables \(Band1, Band2\), not one image") as e:
+        open_scene(nc)
+    assert f"gdal_translate '{pick}' scene.tif" in str(e.value)
+    with pytest.raises(InputError, match="not GDAL subdataset names"):
+        open_scene(pick)
+    rasterio.shutil.copy(pick, tmp_path / "scene.tif", driver="GTiff")  # the remedy works
+    scene = open_scene(tmp_path / "scene.tif", bands="B04=1")
+    assert scene.grid.crs == open_scene(stack).grid.crs and scene.band_names == ["B04"]
+
+
+@pytest.mark.skipif(not _has_netcdf(), reason="GDAL built without the netCDF driver")
+def test_netcdf_with_a_variable_per_band_suggests_a_folder_of_bands(tmp_path: Path) -> None:
+    import netCDF4
+
+    nc = tmp_path / "bands.nc"
+    with netCDF4.Dataset(nc, "w") as ds:
+        ds.createDimension("y", 3)
+        ds.createDimension("x", 4)
+        for name in ("B04", "B08"):
+            ds.createVariable(name, "u2", ("y", "x"))[:] = np.ones((3, 4))
+    with pytest.raises(InputError, match=r"holds 2 variables \(B04, B08\)") as e:
+        open_scene(nc)
+    assert f"""gdal_translate 'NETCDF:"{nc}":B04' bands/B04.tif""" in str(e.value)
+    assert "give the folder" in str(e.value)
+
+
+def test_the_band_mapping_hint_names_every_band_and_following_it_works(tmp_path: Path) -> None:
+    """The hint for unnamed bands maps as many bands as the file holds (ten: those the model
+    reads), so following it does not lead into "scene lacks bands"."""
+    path = write_stack(NORCIA, tmp_path / "unnamed.tif", descriptions=False)
+    with pytest.raises(BandError, match="cannot tell which band is which") as e:
+        open_scene(path)
+    hint = str(e.value).split("e.g. --bands ")[1].split()[0]
+    assert hint == "B02=1,B03=2,B04=3,B05=4,B06=5,B07=6,B08=7,B8A=8,B11=9,B12=10"
+    scene = open_scene(path, bands=hint)
+    scene.require(BANDS)  # what the model reads: no next error
+    assert scene.band_names == BANDS
