@@ -73,6 +73,7 @@ def validate_input(request: SceneRequest) -> Checked:
         request = request.model_copy(update={"scene": str(Path(request.scene).resolve())})
     source_id = source_identity(scene)
     paths = RunPaths.for_scene(out_dir, scene)
+    run.check_outputs(paths, scene, opts.output.overwrite)  # another scene's outputs: refused
     checked = Checked(
         request=request.model_copy(update={"out_dir": str(out_dir)}),
         stem=paths.stem,

@@ -24,6 +24,7 @@ from geoseg.cli.options import (
     Engine,
     GpuResources,
     Indices,
+    Keep,
     Mask,
     MinArea,
     Model,
@@ -31,6 +32,7 @@ from geoseg.cli.options import (
     Offset,
     OutDir,
     Overlap,
+    Overwrite,
     Resume,
     Scale,
     SclClasses,
@@ -54,7 +56,9 @@ Examples:
 
   geoseg classify https://earth-search.aws.element84.com/v1/collections/sentinel-2-l2a/items/ID
 
-  geoseg classify item.json --scl-classes 3,8,9,10,11 --mask fields_only.tif
+  geoseg classify item.json --scl-classes 3,8,9,10,11 --keep fields.tif   # only inside fields
+
+  geoseg classify scene.tif --mask buildings.tif   # leave the buildings out
 
   geoseg classify S2_crop_folder/ --model my_bundle/ --min-area 0.5
 
@@ -92,6 +96,7 @@ def classify(
     offset: Offset = None,
     scale: Scale = None,
     mask: Mask = None,
+    keep: Keep = None,
     cloud_mask: CloudMask = True,
     scl_classes: SclClasses = None,
     engine: Engine = "auto",
@@ -100,6 +105,7 @@ def classify(
     gpu_resources: GpuResources = False,
     resume: Resume = True,
     stac: Stac = True,
+    overwrite: Overwrite = False,
 ) -> None:
     """Classify a Sentinel-2 scene into land-cover classes."""
     values = dict(locals())
@@ -118,13 +124,12 @@ def classify(
                 confidence=confidence,
                 indices=tuple(names(indices)),
                 stac=stac,
+                overwrite=overwrite,
             ),
         )
         read = ReadOptions.build(pick(values, ReadOptions))
         with progress_bars() as report:
-            result = run(
-                scene, out_dir, model=model, options=options, progress=report, **read.kwargs()
-            )
+            result = run(scene, out_dir, model=model, options=options, progress=report, read=read)
     _print_summary(result)
 
 

@@ -47,6 +47,13 @@ Vectorize = Annotated[bool, typer.Option(help="Write GeoPackage polygons.")]
 Confidence = Annotated[bool, typer.Option(help="Write the confidence raster.")]
 Indices = Annotated[str, typer.Option(help="Also write these index rasters, e.g. NDVI,NDWI.")]
 Stac = Annotated[bool, typer.Option(help="Write <scene>_item.json, a STAC item of the outputs.")]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        help="Replace outputs of another scene with the same names in the output folder "
+        "(refused otherwise; a rerun of the same scene always replaces its own)."
+    ),
+]
 
 # --- compute (ComputeOptions) ---------------------------------------------------------------------
 
@@ -72,7 +79,17 @@ Offset = Annotated[
 Scale = Annotated[float | None, typer.Option(help="Reflectance per DN (default 1e-4).")]
 Mask = Annotated[
     Path | None,
-    typer.Option(help="Mask raster: nonzero pixels become nodata (any CRS/resolution)."),
+    typer.Option(
+        help="Mask raster: its nonzero pixels are masked out (nodata in every output); zero and "
+        "nodata pixels are classified. Any CRS/resolution."
+    ),
+]
+Keep = Annotated[
+    Path | None,
+    typer.Option(
+        help="Keep raster (e.g. fields): only its nonzero pixels are classified; zero, nodata and "
+        "pixels outside it are masked out. Any CRS/resolution."
+    ),
 ]
 CloudMask = Annotated[
     bool, typer.Option(help="Mask clouds and shadows with the product's SCL band (L2A).")

@@ -1,10 +1,12 @@
 """Cloud, shadow and user masks: which pixels of a scene must not be classified.
 
 A mask is a raster read per window like a band, resampled onto the scene grid with *nearest*
-(class codes must not be blended). Two kinds: the Level-2A scene classification (SCL, 20 m), where
-chosen classes are masked, and a user raster, where any nonzero value is masked. Masked pixels still
-feed the model as context (clouds are real reflectance); only their classes become nodata, so the
-classes around a cloud are the same with or without the mask.
+(class codes must not be blended). Three kinds: the Level-2A scene classification (SCL, 20 m),
+where chosen classes are masked; a user ``--mask`` raster, where any nonzero value is masked out;
+and a user ``--keep`` raster, where only nonzero values are kept (zero, nodata and everything
+outside it are masked: a fields raster keeps the fields). Masked pixels still feed the model as
+context (clouds are real reflectance); only their classes become nodata, so the classes around a
+cloud are the same with or without the mask.
 """
 
 from __future__ import annotations
@@ -42,13 +44,15 @@ SCL_NAMES = {
 
 @dataclass(frozen=True)
 class MaskSource:
-    """One mask raster band: ``classes`` are the masked values (None: any nonzero value)."""
+    """One mask raster band: ``classes`` are the masked values (None: any nonzero value; with
+    ``keep``, any value but nonzero ones)."""
 
-    name: str  # "SCL" or "mask"
+    name: str  # "SCL", "mask" or "keep"
     path: str
     index: int = 1
     classes: tuple[int, ...] | None = None
     nodata: float | None = None
+    keep: bool = False  # nonzero values are kept, the rest masked
 
     def masked(self, values: np.ndarray) -> np.ndarray:
         """Boolean mask (True = masked) from raw values of this band."""
@@ -59,9 +63,11 @@ class MaskSource:
             out &= values != self.nodata
         if np.issubdtype(values.dtype, np.floating):
             out &= np.isfinite(values)
-        return out
+        return ~out if self.keep else out
 
     def describe(self) -> str:
+        if self.keep:
+            return f"{self.name} (nonzero values kept)"
         what = (
             "classes " + ",".join(str(c) for c in self.classes)
             if self.classes is not None
@@ -88,11 +94,12 @@ def parse_classes(text: str | Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
-def user_mask(path: str | Path, grid: Grid) -> MaskSource:
-    """A mask raster given by the user, checked to be readable, georeferenced and over the scene."""
+def user_mask(path: str | Path, grid: Grid, keep: bool = False) -> MaskSource:
+    """A mask raster given by the user (``keep``: a keep raster), checked to be readable,
+    georeferenced and over the scene."""
     where = Path(path)
     if not where.exists():
-        raise InputError("mask raster not found", where, "check the --mask path")
+        raise InputError("mask raster not found", where, f"check the --{_flag(keep)} path")
     try:
         with rasterio.open(where) as ds:
             if ds.crs is None or ds.transform.is_identity:
@@ -107,7 +114,11 @@ def user_mask(path: str | Path, grid: Grid) -> MaskSource:
         raise InputError(
             "mask raster does not overlap the scene", where, "give a mask covering the scene"
         )
-    return MaskSource("mask", str(where), 1, None, nodata)
+    return MaskSource(_flag(keep), str(where), 1, None, nodata, keep)
+
+
+def _flag(keep: bool) -> str:
+    return "keep" if keep else "mask"
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:

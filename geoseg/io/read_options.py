@@ -7,12 +7,15 @@ fields come from the file or product.
 from __future__ import annotations
 
 import math
-from pathlib import PurePath
-from typing import Any
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from geoseg.errors import GeosegError, OptionError
+
+if TYPE_CHECKING:
+    from geoseg.io.scene import Scene
 
 
 class ReadOptions(BaseModel):
@@ -26,7 +29,10 @@ class ReadOptions(BaseModel):
     nodata: float | None = None
     offset: float | None = Field(None, description="radiometric offset in DN, e.g. -1000")
     scale: float | None = Field(None, description="reflectance per DN (default 1e-4)")
-    mask: str | None = Field(None, description="mask raster, nonzero = masked")
+    mask: str | None = Field(None, description="mask raster: nonzero pixels are masked out")
+    keep: str | None = Field(
+        None, description="keep raster: only nonzero pixels are kept, the rest is masked"
+    )
     scl_classes: tuple[int, ...] | None = Field(
         None, description="SCL classes masked (default 3,8,9,10)"
     )
@@ -44,7 +50,7 @@ class ReadOptions(BaseModel):
                 raise ValueError(exc.what) from None
         return value
 
-    @field_validator("mask", mode="before")
+    @field_validator("mask", "keep", mode="before")
     @classmethod
     def _path(cls, value: Any) -> Any:
         return str(value) if isinstance(value, PurePath) else value
@@ -80,5 +86,15 @@ class ReadOptions(BaseModel):
             ) from exc
 
     def kwargs(self) -> dict[str, Any]:
-        """The set options as keywords of ``open_scene``."""
-        return self.model_dump(exclude_none=True)
+        """The set options as keywords of ``open_scene`` (``keep`` is applied by :meth:`open`)."""
+        return self.model_dump(exclude_none=True, exclude={"keep"})
+
+    def open(self, path: str | Path) -> Scene:
+        """The scene at ``path`` read with these options, its masks (``keep`` too) set."""
+        from geoseg.io.masks import user_mask
+        from geoseg.io.reader import open_scene
+
+        scene = open_scene(path, **self.kwargs())
+        if self.keep is not None:
+            scene.masks = [*scene.masks, user_mask(self.keep, scene.grid, keep=True)]
+        return scene

@@ -12,6 +12,11 @@ A catalogue is a YAML file (``tiles/catalog.yaml``)::
       - watch: /data/incoming/*.tif   # every match is a scene (new files appear each night)
         options: {indices: [NDVI]}    # merged over the defaults above
 
+Each scene writes into its own sub-folder, so a rerun there (the same scene with other options
+or masks, or its file rewritten in place) replaces its outputs; the outputs of another scene of
+the same name found there are refused like on the command line, unless ``options:
+{overwrite: true}``.
+
 Plain Python and pydantic: the Prefect flows in ``flows/`` and any other scheduler use it alike.
 """
 
@@ -27,11 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from geoseg.errors import InputError, OptionError
 from geoseg.io.read_options import ReadOptions
-from geoseg.io.reader import open_scene
 from geoseg.models.bundle import DEFAULT_BUNDLE, WEIGHTS_FILE, Bundle, load_bundle
 from geoseg.run.identity import RunSummary, result_options, source_identity
 from geoseg.run.options import Options, OptionsField
-from geoseg.run.paths import RunPaths
+from geoseg.run.paths import RunPaths, named_folder
 
 
 class SceneRequest(BaseModel):
@@ -111,8 +115,8 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
             raise InputError(f"invalid options ({_first_error(exc)})", where, remedy) from None
         except OptionError as exc:
             raise InputError(f"invalid options ({exc.what})", where, exc.remedy) from None
-        if read.mask is not None:
-            read = read.model_copy(update={"mask": str(base / read.mask)})
+        rasters = {k: str(base / v) for k in ("mask", "keep") if (v := getattr(read, k))}
+        read = read.model_copy(update=rasters)
         model = entry.model or catalog.model
         model = str(base / model) if model else None
         if entry.scene is not None:
@@ -124,7 +128,7 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
             requests.append(
                 SceneRequest(
                     scene=str(scene),
-                    out_dir=str(base / catalog.out_dir / (name or scene.stem)),
+                    out_dir=str(base / catalog.out_dir / (name or named_folder(scene).stem)),
                     model=model,
                     options=options,
                     read=read,
@@ -144,7 +148,7 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
 
 def is_done(request: SceneRequest) -> bool:
     """Whether ``request``'s outputs exist from a run with the same inputs, model and options."""
-    scene = open_scene(request.scene, **request.read.kwargs())
+    scene = request.read.open(request.scene)
     paths = RunPaths.for_scene(request.out_dir, scene)
     summary = RunSummary.load(paths.stats_json)
     if summary is None:

@@ -17,15 +17,15 @@ from typing import Any
 from geoseg import indices
 from geoseg.errors import OutputError
 from geoseg.io.read_options import ReadOptions
-from geoseg.io.reader import open_scene
 from geoseg.io.scene import Scene
 from geoseg.models.bundle import Bundle, load_bundle
 from geoseg.run.domain import assess
+from geoseg.run.identity import RunSummary, source_identity
 from geoseg.run.options import Options
 from geoseg.run.paths import RunPaths
 from geoseg.run.polygons import run_vectorize
 from geoseg.run.results import ClassifyResult, Progress, Segmentation, Vectors, no_progress
-from geoseg.run.segment import run_segment
+from geoseg.run.segment import run_segment, source_tag
 from geoseg.run.staging import commit, staging
 from geoseg.run.summarize import run_summarize
 
@@ -37,6 +37,7 @@ __all__ = [
     "Segmentation",
     "Vectors",
     "check_inputs",
+    "check_outputs",
     "classify",
     "segment",
     "summarize",
@@ -55,15 +56,16 @@ def classify(
 ) -> ClassifyResult:
     """Classify a scene and write its outputs into ``out_dir`` (see README for the files).
 
-    ``read`` (or the same options as keywords: bands, nodata, offset, scale, mask, scl_classes,
-    cloud_mask) says how :func:`geoseg.io.open_scene` reads the scene.
+    ``read`` (or the same options as keywords: bands, nodata, offset, scale, mask, keep,
+    scl_classes, cloud_mask) says how :func:`geoseg.io.open_scene` reads the scene. Outputs of
+    another scene with the same names in ``out_dir`` are refused unless ``options.overwrite``.
 
     All or nothing: ``segment``, ``vectorize`` and ``summarize`` run in one staging folder and
     the outputs appear together only when every stage succeeded."""
     scene, bundle, opts = check_inputs(
         scene, model, options, ReadOptions.build(read, **read_options)
     )
-    paths = RunPaths.for_scene(_prepare_out_dir(Path(out_dir)), scene)
+    paths = _target(out_dir, scene, opts)
     report = progress or no_progress
     with staging(paths.out_dir, paths.stem) as folder:
         seg = run_segment(scene, bundle, opts, paths, folder, report)
@@ -89,7 +91,7 @@ def segment(
     scene, bundle, opts = check_inputs(
         scene, model, options, ReadOptions.build(read, **read_options)
     )
-    paths = RunPaths.for_scene(_prepare_out_dir(Path(out_dir)), scene)
+    paths = _target(out_dir, scene, opts)
     with staging(paths.out_dir, paths.stem) as folder:
         seg = run_segment(scene, bundle, opts, paths, folder, progress or no_progress)
         commit(folder, seg.outputs)
@@ -133,10 +135,34 @@ def check_inputs(
     opts.tiling.check_against(*opts.tiling.effective(bundle.spec.tile_size, bundle.spec.overlap))
     if not isinstance(scene, Scene):
         given = read if isinstance(read, ReadOptions) else dict(read or {})
-        scene = open_scene(scene, **ReadOptions.build(given).kwargs())
+        scene = ReadOptions.build(given).open(scene)
     scene.require(bundle.read_bands + indices.required_bands(opts.output.indices))
     assess(scene, bundle)  # implausible reflectance stops here; warnings go to the summary
     return scene, bundle, opts
+
+
+def check_outputs(paths: RunPaths, scene: Scene, overwrite: bool = False) -> None:
+    """Refuse to replace the outputs of another scene that have the same names (its stats JSON
+    records other inputs at another path), unless ``overwrite``: two scenes of one name (e.g. the
+    same file name in two folders) must not silently overwrite each other in one folder. A rerun
+    of the same scene, with other options or masks, replaces its outputs as before."""
+    summary = None if overwrite else RunSummary.load(paths.stats_json)
+    if summary is None or summary.same_scene(source_identity(scene), source_tag(scene.source)):
+        return
+    raise OutputError(
+        f"outputs named {paths.stem}* here are of another scene, {summary.source}",
+        paths.out_dir,
+        "choose another output folder (-o), or replace them with --overwrite "
+        "(Options(overwrite=True))",
+    )
+
+
+def _target(out_dir: str | Path, scene: Scene, opts: Options) -> RunPaths:
+    """The run's output paths, checked (another scene's outputs) before the folder is made."""
+    paths = RunPaths.for_scene(Path(out_dir), scene)
+    check_outputs(paths, scene, opts.output.overwrite)
+    _prepare_out_dir(paths.out_dir)
+    return paths
 
 
 def _prepare_out_dir(out: Path) -> Path:

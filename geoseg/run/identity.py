@@ -3,8 +3,8 @@
 - :func:`source_identity`: the scene's files and masks (a rewritten input is a new input);
 - :func:`chunk_fingerprint`: the chunk store's folder (inputs, weights, tiling, extra channels);
 - :func:`result_options`: the options that change what a run writes (not how fast);
-- :class:`RunSummary`: the stats JSON the summarize stage writes and the catalogue's done-check
-  and the flows read back;
+- :class:`RunSummary`: the stats JSON the summarize stage writes and the catalogue's done-check,
+  the flows and the other-scene guard (:func:`geoseg.run.classify.check_outputs`) read back;
 - :func:`run_key`: the flows' cache key (inputs, model, result options, output folder).
 """
 
@@ -171,6 +171,11 @@ class RunSummary(BaseModel):
     def same_inputs(self, source_id: str, model_sha: str) -> bool:
         """Whether this run classified the same inputs with the same model."""
         return (self.source_id, self.model.sha256) == (source_id, model_sha)
+
+    def same_scene(self, source_id: str, source: str) -> bool:
+        """Whether this run classified the same scene: the same inputs, or the same input path
+        (a rerun with other masks, or of the file rewritten in place, replaces its outputs)."""
+        return self.source_id == source_id or self.source == source
 
     def areas_ha(self) -> dict[str, float]:
         return {c.class_name: c.area_ha for c in self.classes}

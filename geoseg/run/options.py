@@ -85,6 +85,8 @@ class OutputOptions:
     confidence: bool = True
     indices: tuple[str, ...] = ()
     stac: bool = True  # write <stem>_item.json, a STAC item describing the outputs
+    #: replace outputs of another scene that have the same names (else the run is refused)
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         for name in ("min_area_ha", "simplify_m"):

@@ -1,11 +1,15 @@
 """Every file a run writes, named in one place: the stages, the catalogue and the flows ask here.
 
 A :class:`RunPaths` is an output folder and a scene's stem; which of its files a run actually
-writes depends on the output options (:meth:`RunPaths.written`).
+writes depends on the output options (:meth:`RunPaths.written`). The stem names the scene: a folder
+of the SAFE layout (``IMG_DATA``, ``R10m``…) is named after its granule or product, so that two
+scenes given that way do not overwrite each other in one output folder.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,9 +23,39 @@ SEGMENT_FILES = ("classes", "style", "confidence", "indices")
 SUMMARY_FILES = ("stats_csv", "stats_json", "stac_item")
 
 
+#: folder names of the SAFE layout: they say where bands lie in a product, not which scene it is
+LAYOUT_NAMES = frozenset({"granule", "img_data", "qi_data", "r10m", "r20m", "r60m"})
+#: tile and sensing time in Sentinel-2 band file names (``T33UUU_20170216T102101_B02.jp2``)
+_TILE_TIME = re.compile(r"(?:^|_)(T\d{2}[A-Z]{3}_\d{8}T\d{6})(?=_|\.|$)")
+
+
+def named_folder(path: str | Path) -> Path:
+    """``path``; or, for a folder of the SAFE layout, the nearest folder above it (symlinks
+    resolved) that is not one: the granule (``GRANULE/<id>``) or the product."""
+    p = Path(path)
+    if p.name.lower() not in LAYOUT_NAMES:
+        return p
+    p = Path(os.path.realpath(p))
+    while p.name.lower() in LAYOUT_NAMES:
+        p = p.parent
+    return p
+
+
 def scene_stem(scene: Scene) -> str:
-    """The prefix of a scene's output files."""
-    return Path(scene.source).stem.removesuffix(".SAFE") or "scene"
+    """The prefix of a scene's output files: the input's name; for a SAFE-layout folder the
+    granule id or product name, else the tile and time its band files are named with."""
+    src = Path(scene.source)
+    if src.name.lower() not in LAYOUT_NAMES:
+        return src.stem.removesuffix(".SAFE") or "scene"
+    above = named_folder(src)
+    if above.suffix.upper() == ".SAFE":
+        return above.stem
+    if above.parent.name.lower() == "granule":
+        return above.name
+    found = {m[1] for b in scene.bands.values() if (m := _TILE_TIME.search(Path(b.path).name))}
+    if len(found) == 1:
+        return found.pop()
+    return above.name or "scene"
 
 
 class _Output:

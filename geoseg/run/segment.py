@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from geoseg._version import __version__
 from geoseg.core.areas import AreaAccumulator
-from geoseg.dates import raster_date
+from geoseg.dates import DATE_TAG, raster_date
 from geoseg.engine.chunkstore import ChunkStore
 from geoseg.engine.local import Job, run_chunks
 from geoseg.engine.select import open_engine
@@ -58,7 +59,8 @@ def run_segment(
     grid = TileGrid.for_chunk_size(
         scene.grid.height, scene.grid.width, tile, overlap, opts.tiling.chunk_size
     )
-    tags = _raster_tags(scene, bundle, grid)
+    acquired = scene_date(scene)
+    tags = _raster_tags(scene, bundle, grid, acquired)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     staged = _stage_rasters(scene, bundle, opts, tags, staging)
@@ -93,15 +95,25 @@ def run_segment(
         model_name=bundle.spec.name,
         area=area,
         masked_pixels=masked,
-        acquired=raster_date(scene.source, {**scene.tags, **scene.provenance}),
+        acquired=acquired,
         stac=opts.output.stac,
         summary=_summary(scene, bundle, opts, grid, area.valid_pixels, masked),
         timings=timings,
     )
 
 
-def _raster_tags(scene: Scene, bundle: Bundle, grid: TileGrid) -> dict[str, str]:
-    """Provenance tags of every raster the run writes."""
+def scene_date(scene: Scene) -> date | None:
+    """The scene's acquisition date: product facts and tags, else its name or its band files'
+    names (a folder of ``T33UUU_20170216T102101_B02.jp2`` files)."""
+    files = [b.path for b in scene.bands.values()]
+    return raster_date(scene.source, {**scene.tags, **scene.provenance}, files)
+
+
+def _raster_tags(
+    scene: Scene, bundle: Bundle, grid: TileGrid, acquired: date | None = None
+) -> dict[str, str]:
+    """Provenance tags of every raster the run writes; the acquisition date as ``GEOSEG_DATE``,
+    the tag ``geoseg zonal`` reads a raster's date from."""
     tags = {
         "GEOSEG_VERSION": __version__,
         "GEOSEG_MODEL": bundle.spec.name,
@@ -114,6 +126,8 @@ def _raster_tags(scene: Scene, bundle: Bundle, grid: TileGrid) -> dict[str, str]
     }
     if scene.masks:
         tags["GEOSEG_MASKS"] = "; ".join(m.describe() for m in scene.masks)
+    if acquired is not None:
+        tags[DATE_TAG] = acquired.isoformat()
     return tags
 
 
@@ -199,9 +213,9 @@ def _classify_chunks(
 def _raise_no_valid_pixels(scene: Scene, masked: int) -> None:
     if masked:
         raise InputError(
-            "every pixel holding data is masked (clouds or the --mask raster)",
+            "every pixel holding data is masked (clouds or the --mask/--keep raster)",
             scene.source,
-            "choose a clearer scene, fewer --scl-classes or another --mask",
+            "choose a clearer scene, fewer --scl-classes or another --mask/--keep",
         )
     raise InputError(
         "scene holds no valid pixels (all nodata)",

@@ -257,3 +257,54 @@ def test_bad_product(case: str, bundle_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = invoke("classify", str(scene), "-o", str(out), "--model", str(bundle_dir), *extra)
     assert_clean_failure(res, message, out)
+
+
+@pytest.mark.slow
+def test_mask_masks_out_and_keep_keeps_the_nonzero_pixels(bundle_dir: Path, tmp_path: Path) -> None:
+    """A small raster over part of a real scene: --mask leaves its nonzero pixels out, --keep
+    classifies only them (zero pixels and everything outside the raster are masked)."""
+    with rasterio.open(NORCIA / "B10m.tif") as ds:
+        window = rasterio.windows.Window(100, 80, 80, 60)  # the raster covers 80 x 60 px
+        profile = {**ds.profile, "count": 1, "dtype": "uint8", "nodata": None}
+        profile.update(width=80, height=60, transform=ds.window_transform(window))
+        data = ds.read(1) > 0  # pixels holding data
+    small = np.zeros((60, 80), dtype=np.uint8)
+    small[20:50, 10:70] = 1  # 1800 pixels, inside the crop's data
+    with rasterio.open(tmp_path / "fields.tif", "w", **profile) as dst:
+        dst.write(small, 1)
+    classes, masked = {}, {}
+    for flag in ("--mask", "--keep"):
+        out = tmp_path / flag.strip("-")
+        res = invoke(
+            "classify", str(NORCIA), "-o", str(out), "--model", str(bundle_dir),
+            flag, str(tmp_path / "fields.tif"), "--no-vectorize",
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        masked[flag] = json.loads(next(out.glob("*_stats.json")).read_text())["masked_pixels"]
+        with rasterio.open(next(out.glob("*_classes.tif"))) as ds:
+            classes[flag] = ds.read(1)
+            assert flag.strip("-") in ds.tags()["GEOSEG_MASKS"]
+    inside = np.zeros_like(data)
+    inside[100:130, 110:170] = True
+    assert masked["--mask"] == 1800 and masked["--keep"] == data.sum() - 1800
+    assert (classes["--mask"][inside] == 255).all() and (classes["--keep"][inside] != 255).all()
+    assert (classes["--keep"][~inside] == 255).all()
+    np.testing.assert_array_equal(classes["--mask"][data & ~inside] == 255, False)
+
+
+@pytest.mark.slow
+def test_outputs_of_another_scene_need_overwrite(bundle_dir: Path, tmp_path: Path) -> None:
+    from tests.run.conftest import summary
+
+    out = tmp_path / "out"
+    out.mkdir()
+    stats = out / f"{NORCIA.name}_stats.json"
+    stats.write_text(summary(source="/data/other/norcia_20171018", source_id="x").to_json())
+    before = stats.read_bytes()
+    args = ("classify", str(NORCIA), "-o", str(out), "--model", str(bundle_dir), "--no-vectorize")
+    res = invoke(*args)
+    assert_clean_failure(res, r"another scene, /data/other/norcia_20171018 .*--overwrite")
+    assert [p.name for p in out.iterdir()] == [stats.name] and stats.read_bytes() == before
+    res = invoke(*args, "--overwrite")
+    assert res.exit_code == 0, res.output
+    assert json.loads(stats.read_text())["source"] == str(NORCIA.resolve())

@@ -1,4 +1,5 @@
-"""Masks read per window: SCL classes (20 m → 10 m by nearest) and user rasters (nonzero)."""
+"""Masks read per window: SCL classes (20 m → 10 m by nearest) and user rasters (--mask: nonzero
+masked out; --keep: nonzero kept)."""
 
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from rasterio.windows import Window
 
 from geoseg.errors import InputError
 from geoseg.io.masks import parse_classes
+from geoseg.io.read_options import ReadOptions
 from geoseg.io.reader import open_scene, with_masks
 from tests.conftest import NORCIA
 from tests.io.products import SCL_MASKED_10M, write_band
@@ -96,3 +98,40 @@ def test_scl_classes_need_an_scl_band_and_valid_codes(l2a_safe: Path) -> None:
     with pytest.raises(InputError, match="not an SCL class: '12'"):
         open_scene(l2a_safe, scl_classes="3,12")
     assert parse_classes("10, 3,3") == (3, 10)
+
+
+def _small_raster(scene, path: Path, nodata: int | None = None) -> Path:  # type: ignore[no-untyped-def]
+    """A 30 m raster over a corner of the scene: 1 on 2 x 3 pixels, 0 or nodata elsewhere."""
+    x0, y0 = scene.grid.transform * (0, 0)
+    data = np.zeros((10, 12), dtype=np.uint8)
+    data[2:4, 3:6] = 1
+    data[5:7, :] = 0 if nodata is None else nodata
+    write_band(path, data, Affine(30, 0, x0, 0, -30, y0), scene.grid.crs)
+    if nodata is not None:
+        with rasterio.open(path, "r+") as ds:
+            ds.nodata = nodata
+    return path
+
+
+def test_keep_raster_masks_all_but_its_nonzero_pixels(tmp_path: Path) -> None:
+    """--keep is --mask the other way round: zero, nodata and outside the raster are masked."""
+    scene = open_scene(NORCIA)
+    small = _small_raster(scene, tmp_path / "small.tif", nodata=255)
+    masked = _mask(with_masks(open_scene(NORCIA), mask=small))
+    kept = _mask(ReadOptions.build(keep=small).open(NORCIA))
+    assert masked.sum() == 6 * 9 and masked[6:12, 9:18].all()
+    np.testing.assert_array_equal(kept, ~masked)  # nodata rows 15:21 and beyond 120 px: masked
+    both = _mask(ReadOptions.build(keep=small, mask=small).open(NORCIA))
+    assert both.all()
+
+
+def test_keep_raster_is_described_and_checked_like_a_mask(tmp_path: Path) -> None:
+    scene = open_scene(NORCIA)
+    small = _small_raster(scene, tmp_path / "small.tif")
+    opened = ReadOptions.build(keep=small, mask=small).open(NORCIA)
+    assert [m.describe() for m in opened.masks] == [
+        "mask (nonzero values)",
+        "keep (nonzero values kept)",
+    ]
+    with pytest.raises(InputError, match="check the --keep path"):
+        ReadOptions.build(keep=tmp_path / "none.tif").open(NORCIA)

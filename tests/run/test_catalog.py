@@ -49,6 +49,12 @@ scenes:
     }
 
 
+def test_keep_rasters_resolve_against_the_catalogue(tmp_path: Path) -> None:
+    cat = write(tmp_path / "catalog.yaml", f"scenes: [{{scene: {NORCIA}, read: {{keep: f.tif}}}}]")
+    (req,) = load_catalog(cat)
+    assert req.read.keep == str(tmp_path / "f.tif") and req.read.mask is None
+
+
 def test_the_shipped_catalogue_loads() -> None:
     reqs = load_catalog(Path(__file__).parents[2] / "tiles" / "catalog.yaml")
     assert len(reqs) == 1 and Path(reqs[0].scene).is_dir()

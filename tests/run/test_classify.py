@@ -1,18 +1,22 @@
 """``classify`` and its stages as the API runs them: inputs checked first, all or nothing."""
 
 import json
+import shutil
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pyogrio
 import pytest
 import rasterio
 
 import geoseg
-from geoseg.errors import OptionError
+from geoseg.dates import raster_date
+from geoseg.errors import OptionError, OutputError
 from geoseg.io.read_options import ReadOptions
 from geoseg.run import classify as run
 from geoseg.run.options import Options
-from tests.conftest import NORCIA
+from tests.conftest import NORCIA, write_stack
 
 
 def test_options_are_checked_against_the_bundle_before_anything_is_read(
@@ -107,3 +111,66 @@ def test_test_time_augmentation_is_recorded_and_changes_the_confidence(
     assert tta.confidence is not None and plain.confidence is not None
     with rasterio.open(plain.confidence) as a, rasterio.open(tta.confidence) as b:
         assert (a.read(1) != b.read(1)).any()
+
+
+def _outputs(out: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+
+
+@pytest.mark.slow
+def test_outputs_of_another_scene_of_the_same_name_are_refused_unless_overwrite(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    out, fast = tmp_path / "out", {"vectorize": False, "stac": False}
+    geoseg.classify(NORCIA, out, model=bundle_dir, options=Options(**fast))
+    copy = tmp_path / "elsewhere" / NORCIA.name  # the same name, other files
+    shutil.copytree(NORCIA, copy)
+    before = _outputs(out)
+    for stage in (geoseg.classify, run.segment):
+        with pytest.raises(OutputError, match=rf"outputs named {NORCIA.name}\* .* another scene"):
+            stage(copy, out, model=bundle_dir, options=Options(**fast))
+    assert _outputs(out) == before  # refused before anything was written
+    # the same scene again, with other options and a mask: replaces its own outputs as before
+    with rasterio.open(NORCIA / "B10m.tif") as ds:
+        profile = {**ds.profile, "count": 1, "dtype": "uint8", "nodata": None}
+    with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
+        dst.write(np.ones((1, profile["height"], profile["width"]), np.uint8))
+    again = Options(min_area_ha=1, **fast)
+    geoseg.classify(NORCIA, out, model=bundle_dir, options=again, keep=tmp_path / "mask.tif")
+    replaced = geoseg.classify(copy, out, model=bundle_dir, options=Options(overwrite=True, **fast))
+    assert json.loads(replaced.stats_json.read_text())["source"] == str(copy.resolve())
+
+
+@pytest.mark.slow
+def test_img_data_scenes_are_named_and_dated_from_their_granule_and_band_files(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """Two scenes given as IMG_DATA folders (and a GeoTIFF dated by a tag) into one folder: each
+    keeps its own outputs, and its acquisition date in the STAC item and the GEOSEG_DATE tag."""
+    from tests.io.products import make_safe
+
+    img_data = next((make_safe(tmp_path / "p", "L1C", "02.06") / "GRANULE").iterdir()) / "IMG_DATA"
+    other = tmp_path / "download" / "IMG_DATA"
+    other.mkdir(parents=True)
+    for band in img_data.glob("*.jp2"):
+        (other / band.name.replace("T33TUH_20171018", "T32TQM_20171028")).symlink_to(band)
+    tagged = write_stack(NORCIA, tmp_path / "scene.tif")
+    with rasterio.open(tagged, "r+") as ds:
+        ds.update_tags(DATE_ACQUIRED="2017-10-19")
+    out = tmp_path / "out"
+    expected = {
+        img_data: ("L1C_T33TUH_A003456_20171018T101021", date(2017, 10, 18)),
+        other: ("T32TQM_20171028T101021", date(2017, 10, 28)),
+        tagged: ("scene", date(2017, 10, 19)),
+    }
+    for scene, (stem, day) in expected.items():
+        result = geoseg.classify(scene, out, model=bundle_dir, options=Options(vectorize=False))
+        assert result.classes.name == f"{stem}_classes.tif"
+        assert result.stac_item is not None
+        props = json.loads(result.stac_item.read_text())["properties"]
+        assert props["datetime"].startswith(day.isoformat())
+        assert "geoseg:datetime_is_processing_time" not in props
+        with rasterio.open(result.classes) as ds:
+            assert ds.tags()["GEOSEG_DATE"] == day.isoformat()
+        assert raster_date(result.classes) == day  # what geoseg zonal reads
+    assert len(list(out.glob("*_stats.json"))) == 3

@@ -113,3 +113,11 @@ def test_a_symlinked_folder_or_a_relative_path_is_the_same_input(
     assert len({source_identity(s) for s in ways}) == 1
     grid = TileGrid(*ways[0].shape, 128, 32, 2, margin=32)
     assert len({chunk_fingerprint(s, "sha", grid, ()) for s in ways}) == 1
+
+
+def test_same_scene_is_the_same_inputs_or_the_same_input_path() -> None:
+    """What the other-scene guard of classify asks (geoseg.run.classify.check_outputs)."""
+    summary = make_summary()  # source "/s", source_id "id"
+    assert summary.same_scene("id", "/elsewhere")  # the same files, reached another way
+    assert summary.same_scene("new", "/s")  # other masks, or the file rewritten in place
+    assert not summary.same_scene("new", "/elsewhere")  # another scene of the same name
