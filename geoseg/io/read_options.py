@@ -86,15 +86,11 @@ class ReadOptions(BaseModel):
             ) from exc
 
     def kwargs(self) -> dict[str, Any]:
-        """The set options as keywords of ``open_scene`` (``keep`` is applied by :meth:`open`)."""
-        return self.model_dump(exclude_none=True, exclude={"keep"})
+        """The set options as keywords of ``open_scene``."""
+        return self.model_dump(exclude_none=True)
 
     def open(self, path: str | Path) -> Scene:
-        """The scene at ``path`` read with these options, its masks (``keep`` too) set."""
-        from geoseg.io.masks import user_mask
+        """The scene at ``path`` read with these options, its masks set."""
         from geoseg.io.reader import open_scene
 
-        scene = open_scene(path, **self.kwargs())
-        if self.keep is not None:
-            scene.masks = [*scene.masks, user_mask(self.keep, scene.grid, keep=True)]
-        return scene
+        return open_scene(path, **self.kwargs())

@@ -38,12 +38,14 @@ def open_scene(
     mask: str | Path | None = None,
     scl_classes: str | Sequence[int] | None = None,
     cloud_mask: bool = True,
+    keep: str | Path | None = None,
 ) -> Scene:
     """Open any supported input as a lazy :class:`Scene` with its masks set.
 
     ``bands`` maps bands of GeoTIFFs without band names; ``nodata``, ``offset`` (DN) and ``scale``
     override the file's or product's values. Masks: the product's SCL (``scl_classes``, default
-    3,8,9,10; ``cloud_mask=False`` to ignore it) and a ``mask`` raster (nonzero = masked).
+    3,8,9,10; ``cloud_mask=False`` to ignore it), a ``mask`` raster (nonzero = masked) and a
+    ``keep`` raster (only nonzero pixels are classified).
     """
     kind = scene_kind(path)
     if kind == "geotiff":
@@ -58,7 +60,7 @@ def open_scene(
         scene = stac.open_stac(path, nodata, offset, scale)
     else:
         scene = safe.open_safe(path, nodata, offset, scale)
-    return with_masks(scene, mask, scl_classes, cloud_mask)
+    return with_masks(scene, mask, scl_classes, cloud_mask, keep)
 
 
 def with_masks(
@@ -66,9 +68,11 @@ def with_masks(
     mask: str | Path | None = None,
     scl_classes: str | Sequence[int] | None = None,
     cloud_mask: bool = True,
+    keep: str | Path | None = None,
 ) -> Scene:
     """The scene with its masks set: the SCL mask (if the product has one and ``cloud_mask``)
-    masking ``scl_classes`` (default :data:`SCL_CLOUD_CLASSES`), plus a user ``mask`` raster."""
+    masking ``scl_classes`` (default :data:`SCL_CLOUD_CLASSES`), plus the user's ``mask`` and
+    ``keep`` rasters."""
     if scl_classes is not None and cloud_mask and not any(m.name == "SCL" for m in scene.masks):
         raise InputError(
             "scene has no scene classification (SCL) band to mask clouds with",
@@ -85,5 +89,7 @@ def with_masks(
                 masks.append(replace(source, classes=classes))
     if mask is not None:
         masks.append(user_mask(mask, scene.grid))
+    if keep is not None:
+        masks.append(user_mask(keep, scene.grid, keep=True))
     scene.masks = masks
     return scene

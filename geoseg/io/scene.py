@@ -66,9 +66,19 @@ class Scene:
                 f"scene lacks band(s) {', '.join(missing)} "
                 f"(found: {', '.join(self.bands) or 'none'})",
                 self.source,
-                "set band descriptions in the file or map bands explicitly, e.g. "
-                "--bands B02=1,B03=2,B04=3,B08=4",
+                self._band_remedy(list(names)),
             )
+
+    def _band_remedy(self, names: list[str]) -> str:
+        """What to do: products name their bands, so only another product helps; a GeoTIFF or
+        folder needs every band the run reads mapped (a partial hint leads into the next error)."""
+        if self.kind in ("safe", "safe-zip", "stac"):
+            return f"use a product that holds {', '.join(names)}"
+        example = ",".join(f"{n}={i}" for i, n in enumerate(names, start=1))
+        return (
+            "set band descriptions in the file or map every band the run reads with --bands, "
+            f"e.g. --bands {example} (the numbers are the file's band numbers)"
+        )
 
     def read(self, window: Window, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Reflectance ``(len(names), h, w)`` float32 and a validity mask ``(h, w)`` for a window.

@@ -152,8 +152,9 @@ def test_truncated_tiff(tmp_path: Path, norcia_tif: Path) -> None:
 
 def test_missing_bands_are_named(norcia_tif: Path) -> None:
     scene = open_scene(norcia_tif)
-    with pytest.raises(BandError, match=r"lacks band.*B01"):
+    with pytest.raises(BandError, match=r"lacks band.*B01") as err:
         scene.require(["B02", "B01"])
+    assert "--bands B02=1,B01=2 " in str(err.value)  # every band the run reads, not four
 
 
 def test_empty_folder(tmp_path: Path) -> None:

@@ -123,6 +123,7 @@ def test_keep_raster_masks_all_but_its_nonzero_pixels(tmp_path: Path) -> None:
     np.testing.assert_array_equal(kept, ~masked)  # nodata rows 15:21 and beyond 120 px: masked
     both = _mask(ReadOptions.build(keep=small, mask=small).open(NORCIA))
     assert both.all()
+    np.testing.assert_array_equal(_mask(open_scene(NORCIA, keep=small)), kept)  # the API's own
 
 
 def test_keep_raster_is_described_and_checked_like_a_mask(tmp_path: Path) -> None:

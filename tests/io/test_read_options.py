@@ -28,10 +28,10 @@ def test_paths_and_band_mappings_as_open_scene_takes_them() -> None:
     assert opts.kwargs()["bands"] == {"B02": (None, 1)}
 
 
-def test_keep_is_a_path_applied_by_open_not_a_keyword_of_open_scene() -> None:
+def test_keep_is_a_path_and_a_keyword_of_open_scene() -> None:
     opts = ReadOptions.build(keep=Path("/fields.tif"), mask="/clouds.tif")
     assert opts.keep == "/fields.tif"
-    assert opts.kwargs() == {"mask": "/clouds.tif", "cloud_mask": True}
+    assert opts.kwargs() == {"mask": "/clouds.tif", "cloud_mask": True, "keep": "/fields.tif"}
 
 
 @pytest.mark.parametrize(
