@@ -52,12 +52,10 @@ def zonal(
 ) -> None:
     """Per field and date: class shares and index statistics (mean, median, p10, p90).
 
-    Fields partly outside a raster or under its nodata keep their row: mapped_pct (class
-    rasters) and <INDEX>_valid_pct give the share of each field with valid pixels, and a
-    warning names the fields a raster has none for. Fields that miss a raster entirely are
-    an error (check their CRS and extent).
-
-    --bands, --nodata, --offset and --scale apply to the scenes among the rasters."""
+    mapped_pct and <INDEX>_valid_pct: the share of each field with valid pixels.
+    A warning names the fields a raster has none for; fields that miss every
+    raster are an error (check their CRS and extent). --bands, --nodata,
+    --offset and --scale apply to the scenes among the rasters."""
     values = dict(locals())
     from geoseg.analysis.zonal import CoverageWarning, read_fields, write_zonal, zonal_stats
     from geoseg.io.gpkg import check_gpkg_or_csv
