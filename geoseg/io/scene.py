@@ -22,6 +22,9 @@ from geoseg.io.grid import Grid, on_grid
 from geoseg.io.masks import MaskSource
 from geoseg.tiling import mirror
 
+#: Reflectance beyond this magnitude is no measurement (real values lie within about -0.1..2)
+MAX_REFLECTANCE = 100.0
+
 
 @dataclass(frozen=True)
 class BandSource:
@@ -83,7 +86,8 @@ class Scene:
     def read(self, window: Window, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Reflectance ``(len(names), h, w)`` float32 and a validity mask ``(h, w)`` for a window.
 
-        A pixel is valid when every requested band holds data there; invalid pixels read as 0.
+        A pixel is valid when every requested band holds data there, finite and at most
+        :data:`MAX_REFLECTANCE` in magnitude; invalid pixels read as 0.
         """
         self.require(names)
         h, w = int(window.height), int(window.width)
@@ -112,6 +116,10 @@ class Scene:
                 np.multiply(band, src.scale, out=out[i], casting="unsafe")
                 if src.offset:
                     out[i] += src.offset
+        # A value no reflectance can have (a stray 3e38 in a float file) would overflow the
+        # network's input and spread NaN over the whole tile: such a pixel is invalid, like NaN.
+        with np.errstate(invalid="ignore"):
+            valid &= (np.abs(out) <= MAX_REFLECTANCE).all(axis=0)
         np.copyto(out, 0.0, where=~valid)  # invalid pixels (NaN too) read as 0
         return out, valid
 

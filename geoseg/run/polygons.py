@@ -32,7 +32,12 @@ def run_vectorize(
     px_area = pixel_area_m2(grid)
     if px_area is None:  # geographic: the pixel area at the scene centre sets the sieve size
         px_area = float(row_areas_m2(grid, range(grid.height // 2, grid.height // 2 + 1))[0])
-    min_px = sieve_pixels(output.min_area_ha * 1e4, px_area)
+    # GDAL's sieve refuses a size as large as the raster it reads (rasterio: ValueError), and a
+    # scene smaller than the minimum mapping unit (e.g. 1×1 px) would give exactly that: sieve it
+    # as far as the scene allows. Every strip reads at least the scene or min_px + 1 rows.
+    min_px = max(
+        1, min(sieve_pixels(output.min_area_ha * 1e4, px_area), grid.width * grid.height - 1)
+    )
     simplify_px = output.simplify_m / (px_area**0.5) if output.simplify_m else 0.0
     names = {c.id: c.name for c in seg.class_info}
     counts = [0] * len(seg.class_info)

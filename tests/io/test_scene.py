@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import rasterio
+from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from geoseg.io.geotiff import open_scene
@@ -28,3 +32,22 @@ def test_a_window_inside_reads_as_before() -> None:
     data, seen, inside = scene.read_mirrored(win, NAMES)
     ref, valid = scene.read(win, NAMES)
     assert np.array_equal(data, ref) and np.array_equal(seen, valid) and inside.all()
+
+
+def test_a_value_no_reflectance_can_have_is_invalid(tmp_path: Path) -> None:
+    """A stray 3e38 in a float file would overflow the network's input and turn the whole tile
+    into NaN: the pixel reads as invalid instead, like NaN and nodata."""
+    data = np.full((4, 3, 5), 0.2, dtype=np.float32)
+    data[2, 1, 3] = 3e38
+    data[0, 0, 0] = -1e5
+    profile = {
+        "driver": "GTiff", "width": 5, "height": 3, "count": 4, "dtype": "float32",
+        "crs": "EPSG:32633", "transform": from_origin(500000, 4500000, 10, 10),
+    }  # fmt: skip
+    path = tmp_path / "stray.tif"
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(data)
+        ds.descriptions = ("B02", "B03", "B04", "B08")
+    reflectance, valid = open_scene(path, scale=1.0).read(Window(0, 0, 5, 3), ["B02", "B04"])
+    assert not valid[1, 3] and not valid[0, 0] and valid.sum() == 13
+    assert np.isfinite(reflectance).all() and reflectance[:, ~valid].max() == 0
