@@ -25,17 +25,21 @@ _LAZY = {
     "area_estimate": "geoseg.analysis.sampling",
     "draw_sample": "geoseg.analysis.sampling",
     "zonal_stats": "geoseg.analysis.zonal",
+    "change": "geoseg.analysis.change",
+    "ChangeResult": "geoseg.analysis.change",
     "evaluate": "geoseg.analysis.evaluate",
 }
 #: public submodules, by their short name
 _MODULES = {"plot": "geoseg.analysis.plot"}
 
 __all__ = [
+    "ChangeResult",
     "ClassifyResult",
     "GeosegError",
     "Options",
     "__version__",
     "area_estimate",
+    "change",
     "classify",
     "draw_sample",
     "evaluate",
@@ -66,6 +70,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from geoseg.analysis import plot
+    from geoseg.analysis.change import ChangeResult, change
     from geoseg.analysis.evaluate import evaluate
     from geoseg.analysis.sampling import area_estimate, draw_sample
     from geoseg.analysis.zonal import zonal_stats

@@ -32,6 +32,26 @@ class ClassInfo(BaseModel):
         return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
 
 
+#: Dynamic World's nine classes in its order and palette: the default model's classes and the
+#: codes of the ``label.tif`` teacher labels in ``../shared/data``.
+DW_CLASSES: list[ClassInfo] = [
+    ClassInfo(id=i, name=n, color=c)
+    for i, (n, c) in enumerate(
+        [
+            ("water", "#419bdf"),
+            ("trees", "#397d49"),
+            ("grass", "#88b053"),
+            ("flooded_vegetation", "#7a87c6"),
+            ("crops", "#e49635"),
+            ("shrub_and_scrub", "#dfc35a"),
+            ("built", "#c4281b"),
+            ("bare", "#a59b8f"),
+            ("snow_and_ice", "#b39fe1"),
+        ]
+    )
+]
+
+
 def legend_json(classes: Sequence[ClassInfo]) -> str:
     """The legend as the JSON text of the ``GEOSEG_CLASSES`` tag."""
     return json.dumps({c.id: c.name for c in classes})

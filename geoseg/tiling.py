@@ -26,6 +26,9 @@ from rasterio.windows import Window
 #: Pixels of a strip that a whole-raster pass (polygons, zonal statistics, sampling) reads at once:
 #: 4 Mpx keeps such passes at tens of MB whatever the raster's width.
 STRIP_PIXELS = 4 * 1024 * 1024
+#: GDAL's block cache defaults to 5 % of RAM and fills as windows are read or written: capped so
+#: memory does not grow with the scene (every run and whole-raster pass sets it).
+GDAL_CACHE_MB = 256
 
 
 @dataclass(frozen=True)

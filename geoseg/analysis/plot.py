@@ -1,8 +1,9 @@
 """Quick looks: true colour beside the class map, with a legend, from decimated reads.
 
 Both panels are read at most ``max_size`` pixels on a side with ``out_shape``, so GDAL serves them
-from the COG overviews (class rasters: mode; scenes: whatever overviews the product has) and a
-full 10980² scene draws in about a second without ever being read whole.
+from the COG overviews and a full 10980² scene draws in about a second without ever being read
+whole. The drawing lives in :mod:`geoseg.run.quicklook` (``classify --quicklook`` writes it as a
+PNG); this is the notebook face of it: a pyplot figure, the scene given by path or object.
 """
 
 from __future__ import annotations
@@ -10,58 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import rasterio
-from rasterio.enums import Resampling
-from rasterio.errors import RasterioError
-
-from geoseg.errors import InputError
-from geoseg.io.grid import on_grid
 from geoseg.io.read_options import ReadOptions
 from geoseg.io.reader import open_scene
 from geoseg.io.scene import Scene
+from geoseg.run.quicklook import TRUE_COLOUR, draw, figure_size, quicklook_of_run, true_colour
 
 if TYPE_CHECKING:
     import geopandas as gpd
     from matplotlib.figure import Figure
 
-TRUE_COLOUR = ("B04", "B03", "B02")
-
-
-def _shape(height: int, width: int, max_size: int) -> tuple[int, int]:
-    f = max(1.0, max(height, width) / max_size)
-    return max(1, round(height / f)), max(1, round(width / f))
-
-
-def _extent(transform: Any, width: int, height: int) -> tuple[float, float, float, float]:
-    x0, y0 = transform * (0, 0)
-    x1, y1 = transform * (width, height)
-    return (x0, x1, y1, y0)
-
-
-def true_colour(scene: Scene, max_size: int = 1024, stretch: float = 0.3) -> np.ndarray:
-    """RGBA float image (``h, w, 4``) of B04/B03/B02 reflectance, 0..``stretch`` → 0..1;
-    transparent where any band is nodata."""
-    scene.require(TRUE_COLOUR)
-    h, w = _shape(scene.grid.height, scene.grid.width, max_size)
-    rgba = np.zeros((h, w, 4), dtype=np.float32)
-    valid = np.ones((h, w), dtype=bool)
-    for k, name in enumerate(TRUE_COLOUR):
-        src = scene.bands[name]
-        try:
-            with rasterio.open(src.path) as ds:
-                view = on_grid(ds, scene.grid, Resampling.bilinear)
-                band = view.read(src.index, out_shape=(h, w), resampling=Resampling.average)
-                if view is not ds:
-                    view.close()
-        except RasterioError as exc:
-            raise InputError("cannot read the scene", src.path, str(exc)) from exc
-        if src.nodata is not None:
-            valid &= band != src.nodata
-        rgba[..., k] = np.clip((band * src.scale + src.offset) / stretch, 0, 1)
-    rgba[..., 3] = valid
-    rgba[~valid, :3] = 0
-    return rgba
+__all__ = ["TRUE_COLOUR", "quicklook", "quicklook_of_run", "true_colour"]
 
 
 def quicklook(
@@ -77,54 +36,8 @@ def quicklook(
     present, optional field outlines on both panels. ``read`` (or its fields as keywords) says
     how a scene given by path is read."""
     import matplotlib.pyplot as plt
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-    from matplotlib.patches import Patch
 
-    from geoseg.io.xr import open_classes
-
-    legend = open_classes(classes).attrs
-    names, colors = legend["class_names"], legend["class_colors"] or None
-    try:
-        with rasterio.open(classes) as ds:
-            h, w = _shape(ds.height, ds.width, max_size)
-            data = ds.read(1, out_shape=(h, w), resampling=Resampling.nearest)
-            extent, crs = _extent(ds.transform, ds.width, ds.height), ds.crs
-    except RasterioError as exc:
-        raise InputError("cannot read the class raster", classes, str(exc)) from exc
     if scene is not None and not isinstance(scene, Scene):
         scene = open_scene(scene, **ReadOptions.build(read, **read_options).kwargs())
-    panels = 2 if scene is not None else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6 * panels + 2, 6), squeeze=False)
-    ax_list = list(axes[0])
-    if scene is not None:
-        rgb = true_colour(scene, max_size)
-        g = scene.grid
-        ax_list[0].imshow(rgb, extent=_extent(g.transform, g.width, g.height))
-        ax_list[0].set_title("true colour (B04, B03, B02)")
-    n = len(names)
-    cmap = ListedColormap(colors or plt.get_cmap("tab10")(np.arange(n) % 10))
-    cmap.set_bad((0, 0, 0, 0))
-    masked = np.ma.masked_where(data >= n, data)
-    norm = BoundaryNorm(np.arange(-0.5, n + 0.5), n)
-    ax = ax_list[-1]
-    ax.imshow(masked, cmap=cmap, norm=norm, extent=extent, interpolation="nearest")
-    ax.set_title("classes")
-    present = sorted(set(np.unique(data[data < n]).tolist()))
-    handles = [Patch(color=cmap(i), label=names[i]) for i in present]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    if fields is not None:
-        outline = fields.to_crs(crs.to_wkt()) if crs is not None else fields
-        for a in ax_list:
-            outline.boundary.plot(ax=a, color="black", linewidth=1.2)
-            for label, geom in zip(outline.index, outline.geometry, strict=True):
-                c = geom.representative_point()
-                a.annotate(str(label), (c.x, c.y), ha="center", fontsize=8, weight="bold")
-    for a in ax_list:
-        a.set_xticks([])
-        a.set_yticks([])
-        a.set_xlabel("")
-        a.set_ylabel("")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    fig = plt.figure(figsize=figure_size(scene))
+    return draw(fig, classes, scene, fields, max_size, title)

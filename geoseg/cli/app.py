@@ -15,12 +15,16 @@ from geoseg.cli.area_estimate import EXAMPLES as AREA_ESTIMATE_EXAMPLES
 from geoseg.cli.area_estimate import area_estimate
 from geoseg.cli.calibrate import EXAMPLES as CALIBRATE_EXAMPLES
 from geoseg.cli.calibrate import calibrate
+from geoseg.cli.change import EXAMPLES as CHANGE_EXAMPLES
+from geoseg.cli.change import change
 from geoseg.cli.classify import EXAMPLES as CLASSIFY_EXAMPLES
 from geoseg.cli.classify import classify
 from geoseg.cli.common import set_debug
 from geoseg.cli.evaluate import EXAMPLES as EVALUATE_EXAMPLES
 from geoseg.cli.evaluate import evaluate
 from geoseg.cli.info import info
+from geoseg.cli.quicklook import EXAMPLES as QUICKLOOK_EXAMPLES
+from geoseg.cli.quicklook import quicklook
 from geoseg.cli.sample import EXAMPLES as SAMPLE_EXAMPLES
 from geoseg.cli.sample import sample
 from geoseg.cli.train import EXAMPLES as TRAIN_EXAMPLES
@@ -62,6 +66,7 @@ def _main(
 
 # the order of ``geoseg --help``
 app.command(epilog=CLASSIFY_EXAMPLES)(classify)
+app.command(epilog=QUICKLOOK_EXAMPLES)(quicklook)
 app.command()(info)
 app.command(epilog=TRAIN_EXAMPLES)(train)
 app.command(epilog=EVALUATE_EXAMPLES)(evaluate)
@@ -69,3 +74,4 @@ app.command(epilog=CALIBRATE_EXAMPLES)(calibrate)
 app.command(epilog=SAMPLE_EXAMPLES)(sample)
 app.command("area-estimate", epilog=AREA_ESTIMATE_EXAMPLES)(area_estimate)
 app.command(epilog=ZONAL_EXAMPLES)(zonal)
+app.command(epilog=CHANGE_EXAMPLES)(change)

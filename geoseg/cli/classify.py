@@ -1,4 +1,5 @@
-"""``geoseg classify``: a scene → class COG, confidence, polygons and the class-area table.
+"""``geoseg classify``: a scene → class COG, confidence, polygons and the class-area table
+(class probabilities and a quick look on request).
 
 The options are built and checked here, at the boundary: a bad value is one line and exit code 2
 before :func:`geoseg.run.classify.classify` reads or writes anything.
@@ -33,6 +34,8 @@ from geoseg.cli.options import (
     OutDir,
     Overlap,
     Overwrite,
+    Probabilities,
+    Quicklook,
     Resume,
     Scale,
     SclClasses,
@@ -61,6 +64,8 @@ Examples:
   geoseg classify scene.tif --mask buildings.tif   # leave the buildings out
 
   geoseg classify S2_crop_folder/ --model my_bundle/ --min-area 0.5
+
+  geoseg classify scene.tif --probabilities --quicklook   # every class's %, and a PNG
 
   geoseg classify scene.tif --bands B02=1,B03=2,B04=3,B08=4 --offset -1000 --no-vectorize
 
@@ -91,6 +96,8 @@ def classify(
     vectorize: Vectorize = True,
     confidence: Confidence = True,
     indices: Indices = "",
+    probabilities: Probabilities = False,
+    quicklook: Quicklook = False,
     bands: Bands = None,
     nodata: Nodata = None,
     offset: Offset = None,
@@ -124,6 +131,8 @@ def classify(
                 confidence=confidence,
                 indices=tuple(names(indices)),
                 stac=stac,
+                probabilities=probabilities,
+                quicklook=quicklook,
                 overwrite=overwrite,
             ),
         )

@@ -46,6 +46,17 @@ Simplify = Annotated[float, typer.Option(help="Polygon simplification tolerance 
 Vectorize = Annotated[bool, typer.Option(help="Write GeoPackage polygons.")]
 Confidence = Annotated[bool, typer.Option(help="Write the confidence raster.")]
 Indices = Annotated[str, typer.Option(help="Also write these index rasters, e.g. NDVI,NDWI.")]
+Probabilities = Annotated[
+    bool,
+    typer.Option(
+        help="Write <scene>_probabilities.tif: each class's calibrated probability, percent "
+        "(uint8, a band per class)."
+    ),
+]
+Quicklook = Annotated[
+    bool,
+    typer.Option(help="Write <scene>_quicklook.png: true colour beside the class map, legend."),
+]
 Stac = Annotated[bool, typer.Option(help="Write <scene>_item.json, a STAC item of the outputs.")]
 Overwrite = Annotated[
     bool,

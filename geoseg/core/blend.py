@@ -27,6 +27,8 @@ class ChunkResult:
     confidence: np.ndarray  # uint8 (h, w): max probability in percent; 255 = nodata
     extra: np.ndarray | None = None  # requested index channels over the core (float32)
     masked: int = 0  # core pixels with data turned into nodata by a mask
+    #: uint8 (classes, h, w): every class's probability in percent; 255 = nodata (when asked)
+    probabilities: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class ChunkOutput:
     extra: np.ndarray | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # worker time by phase
     masked: int = 0  # core pixels holding data that a cloud/user mask turned into nodata
+    probabilities: np.ndarray | None = None  # uint8 (classes, h, w) core, when asked for
 
 
 def decide(acc: np.ndarray, wsum: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +76,17 @@ def decide(acc: np.ndarray, wsum: np.ndarray, valid: np.ndarray) -> tuple[np.nda
     confidence = np.where(ok, confidence, NODATA).astype(np.uint8)
     classes[~ok] = NODATA
     return classes, confidence
+
+
+def percentages(acc: np.ndarray, wsum: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Every class's probability in percent (uint8, classes x h x w; 255 = nodata) from the sums
+    :func:`decide` reads, in the same float32 arithmetic: the largest band is the confidence."""
+    pct = acc * np.float32(100.0)  # in place from here: one float copy of the sums at most
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct /= wsum
+    np.rint(pct, out=pct)
+    pct[:, ~(valid & (wsum > 0))] = NODATA
+    return pct.astype(np.uint8)
 
 
 def unsettled(grid: TileGrid, chunk: Chunk) -> list[Window]:
@@ -107,20 +121,34 @@ def _local(win: Window, origin: Window) -> tuple[slice, slice]:
 
 
 def settle(
-    part: PartialSums, grid: TileGrid, seconds: dict[str, float] | None = None
+    part: PartialSums,
+    grid: TileGrid,
+    seconds: dict[str, float] | None = None,
+    probabilities: bool = False,
 ) -> ChunkOutput:
-    """Decide the core pixels only this chunk sees; keep sums for the shared strips."""
+    """Decide the core pixels only this chunk sees; keep sums for the shared strips.
+
+    ``probabilities``: also every class's percentage over the core (uint8, so a chunk's
+    probabilities cost a quarter of its float sums and are settled like the confidence)."""
     chunk = part.chunk
     h, w = int(chunk.core.height), int(chunk.core.width)
     valid = part.valid[:h, :w]
     classes, confidence = decide(part.acc[:, :h, :w], part.wsum[:h, :w], valid)
+    pct = percentages(part.acc[:, :h, :w], part.wsum[:h, :w], valid) if probabilities else None
     me = (chunk.row, chunk.col)
     pieces = []
     for win in _shared(grid, chunk):
         rows, cols = _local(win, chunk.read)
         pieces.append(Piece(me, win, part.acc[:, rows, cols].copy(), part.wsum[rows, cols].copy()))
     return ChunkOutput(
-        chunk, classes, confidence, valid.copy(), tuple(pieces), part.extra, seconds or {}
+        chunk,
+        classes,
+        confidence,
+        valid.copy(),
+        tuple(pieces),
+        part.extra,
+        seconds or {},
+        probabilities=pct,
     )
 
 
@@ -190,4 +218,6 @@ class Assembler:
                 wsum[dst] += piece.wsum[src]
             rows, cols = _local(win, core)
             classes[rows, cols], confidence[rows, cols] = decide(acc, wsum, own.valid[rows, cols])
-        return ChunkResult(own.chunk, classes, confidence, own.extra, own.masked)
+            if own.probabilities is not None:
+                own.probabilities[:, rows, cols] = percentages(acc, wsum, own.valid[rows, cols])
+        return ChunkResult(own.chunk, classes, confidence, own.extra, own.masked, own.probabilities)

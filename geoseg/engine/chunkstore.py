@@ -55,6 +55,8 @@ class ChunkStore:
             arrays[f"acc{i}"], arrays[f"wsum{i}"] = p.acc, p.wsum
         if out.extra is not None:
             arrays["extra"] = out.extra
+        if out.probabilities is not None:
+            arrays["probabilities"] = out.probabilities
         final = self._path(out.chunk.row, out.chunk.col)
         tmp = final.with_suffix(".tmp.npz")
         np.savez(tmp, allow_pickle=False, **arrays)
@@ -67,6 +69,7 @@ class ChunkStore:
                 for i, w in enumerate(data["windows"].tolist())
             )
             extra = data["extra"] if "extra" in data.files else None
+            probs = data["probabilities"] if "probabilities" in data.files else None
             return ChunkOutput(
                 self.grid.chunk(row, col),
                 data["classes"],
@@ -75,6 +78,7 @@ class ChunkStore:
                 pieces,
                 extra,
                 masked=int(data["masked"]) if "masked" in data.files else 0,
+                probabilities=probs,
             )
 
     def remove(self) -> None:

@@ -25,12 +25,9 @@ from geoseg.core.blend import Assembler, ChunkOutput, ChunkResult, PartialSums, 
 from geoseg.engine.chunkstore import ChunkStore
 from geoseg.engine.predict import Predictor
 from geoseg.io.scene import Scene
-from geoseg.tiling import Chunk, TileGrid
+from geoseg.tiling import GDAL_CACHE_MB, Chunk, TileGrid
 
 ChunkKey = tuple[int, int]
-#: GDAL's block cache defaults to 5 % of RAM and fills as windows are read or written: capped so
-#: memory does not grow with the scene.
-GDAL_CACHE_MB = 256
 
 
 @dataclass(frozen=True)
@@ -38,6 +35,7 @@ class Job:
     scene: Scene
     grid: TileGrid
     extra_indices: tuple[str, ...] = ()
+    probabilities: bool = False  # settle every class's percentage too (the probability COG)
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,9 @@ def prepare(
     return Prepared(chunk, x, valid, extra, seconds, scene.read_mask_mirrored(chunk.read))
 
 
-def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -> ChunkOutput:
+def predict_prepared(
+    predictor: Predictor, grid: TileGrid, prepared: Prepared, probabilities: bool = False
+) -> ChunkOutput:
     """Model, blend and settle one prepared chunk (what a worker does after reading)."""
     chunk, valid = prepared.chunk, prepared.valid
     t0 = time.perf_counter()
@@ -99,14 +99,14 @@ def predict_prepared(predictor: Predictor, grid: TileGrid, prepared: Prepared) -
         part = replace(part, valid=valid & ~prepared.masked)
         if prepared.extra is not None:
             prepared.extra[:, core] = np.nan  # the same array as part.extra
-    return replace(settle(part, grid, seconds), masked=masked)
+    return replace(settle(part, grid, seconds, probabilities), masked=masked)
 
 
 def process_chunk(job: Job, predictor: Predictor, key: ChunkKey) -> ChunkOutput:
     """One chunk start to finish, as a Dask worker runs it (bounded GDAL block cache)."""
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
         prepared = prepare(job.scene, predictor, job.grid.chunk(*key), job.extra_indices)
-    return predict_prepared(predictor, job.grid, prepared)
+    return predict_prepared(predictor, job.grid, prepared, job.probabilities)
 
 
 class InProcessEngine:
@@ -119,7 +119,7 @@ class InProcessEngine:
 
     def outputs(self, job: Job, todo: Sequence[ChunkKey]) -> Iterator[ChunkOutput]:
         pending: deque[Future[Prepared]] = deque()
-        grid, pred = job.grid, self.predictor
+        grid, pred, probs = job.grid, self.predictor, job.probabilities
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoseg-read") as reader:
             try:
                 for key in todo:
@@ -128,9 +128,9 @@ class InProcessEngine:
                         reader.submit(prepare, job.scene, pred, chunk, job.extra_indices)
                     )
                     if len(pending) > self.prefetch:
-                        yield predict_prepared(pred, grid, pending.popleft().result())
+                        yield predict_prepared(pred, grid, pending.popleft().result(), probs)
                 while pending:
-                    yield predict_prepared(pred, grid, pending.popleft().result())
+                    yield predict_prepared(pred, grid, pending.popleft().result(), probs)
             finally:
                 for fut in pending:
                     fut.cancel()

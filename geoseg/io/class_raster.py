@@ -54,7 +54,8 @@ def write_category_names(raster: Path, classes: Sequence[ClassInfo]) -> Path:
     )
     aux.write_text(
         f'<PAMDataset><PAMRasterBand band="1"><CategoryNames>{cats}</CategoryNames>'
-        "</PAMRasterBand></PAMDataset>\n"
+        "</PAMRasterBand></PAMDataset>\n",
+        encoding="utf-8",  # names may hold non-ASCII ("trees → crops")
     )
     return aux
 

@@ -32,6 +32,7 @@ MEDIA_TYPES = {
     ".csv": "text/csv",
     ".json": "application/json",
     ".qml": "text/xml",
+    ".png": "image/png",
 }
 
 

@@ -1,4 +1,5 @@
-"""QGIS styles (QML) built from the bundle's classes: named, coloured classes in QGIS on open."""
+"""QGIS styles (QML): named, coloured classes (from the bundle's classes) and the confidence
+ramp, so outputs look right in QGIS on open."""
 
 from __future__ import annotations
 
@@ -33,6 +34,65 @@ def raster_qml(classes: Sequence[ClassInfo]) -> str:
     for c in classes:
         ET.SubElement(
             palette, "paletteEntry", value=str(c.id), color=c.color, alpha="255", label=c.name
+        )
+    ET.SubElement(pipe, "brightnesscontrast", brightness="0", contrast="0")
+    ET.SubElement(pipe, "rasterresampler", maxOversampling="2")
+    ET.SubElement(root, "blendMode").text = "0"
+    return _text(root)
+
+
+#: the confidence ramp: ColorBrewer RdYlGn, unsure (0 %) red through yellow to sure (100 %) green
+CONFIDENCE_RAMP = "RdYlGn"
+CONFIDENCE_STOPS = (
+    (0, "#d7191c"),
+    (25, "#fdae61"),
+    (50, "#ffffbf"),
+    (75, "#a6d96a"),
+    (100, "#1a9641"),
+)
+
+
+def _rgb(color: str) -> str:
+    return ",".join(str(int(color[i : i + 2], 16)) for i in (1, 3, 5)) + ",255"
+
+
+def confidence_qml() -> str:
+    """Singleband pseudocolor renderer, a continuous ramp fixed to 0-100 %: the same colours
+    mean the same confidence in every scene (QGIS would otherwise stretch to each one's range)."""
+    root = _root()
+    pipe = ET.SubElement(root, "pipe")
+    renderer = ET.SubElement(
+        pipe,
+        "rasterrenderer",
+        type="singlebandpseudocolor",
+        band="1",
+        opacity="1",
+        alphaBand="-1",
+        classificationMin="0",
+        classificationMax="100",
+    )
+    ET.SubElement(renderer, "rasterTransparency")
+    shader = ET.SubElement(ET.SubElement(renderer, "rastershader"), "colorrampshader")
+    shader.attrib.update(
+        colorRampType="INTERPOLATED",
+        classificationMode="1",
+        clip="0",
+        minimumValue="0",
+        maximumValue="100",
+        labelPrecision="0",
+    )
+    shader.append(ET.Comment(f" colour ramp: {CONFIDENCE_RAMP}, 0-100 % "))
+    ramp = ET.SubElement(shader, "colorramp", type="gradient", name="[source]")
+    props = ET.SubElement(ramp, "Option", type="Map")
+    (_, first), *middle, (_, last) = CONFIDENCE_STOPS
+    _option(props, "color1", _rgb(first))
+    _option(props, "color2", _rgb(last))
+    _option(props, "stops", ":".join(f"{v / 100:g};{_rgb(c)}" for v, c in middle))
+    _option(props, "discrete", "0")
+    _option(props, "rampType", "gradient")
+    for value, color in CONFIDENCE_STOPS:
+        ET.SubElement(
+            shader, "item", alpha="255", value=str(value), label=f"{value} %", color=color
         )
     ET.SubElement(pipe, "brightnesscontrast", brightness="0", contrast="0")
     ET.SubElement(pipe, "rasterresampler", maxOversampling="2")

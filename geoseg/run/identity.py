@@ -59,23 +59,32 @@ def fingerprint(
     grid: TileGrid,
     extra: tuple[str, ...],
     masks: tuple[str, ...] = (),
+    probabilities: bool = False,
 ) -> str:
-    """Identity of a run's chunks: input files (path, size, mtime), weights, tiling, extras and
-    masks (a different mask gives different classes)."""
+    """Identity of a run's chunks: input files (path, size, mtime), weights, tiling, extras,
+    masks (a different mask gives different classes) and whether chunks hold probabilities (a
+    store without them cannot give the probability raster)."""
     ident = [file_identity(src) for src in sorted(set(sources))]
     tiling = [grid.height, grid.width, grid.tile, grid.overlap, grid.chunk_tiles, grid.margin]
-    # runs without masks keep the identity they had before masks existed
-    return _digest([ident, model_sha, *tiling, list(extra), *([list(masks)] if masks else [])], 16)
+    # runs without masks or probabilities keep the identity they had before either existed
+    optional = [*([list(masks)] if masks else []), *(["probabilities"] if probabilities else [])]
+    return _digest([ident, model_sha, *tiling, list(extra), *optional], 16)
 
 
 def chunk_fingerprint(
-    scene: Scene, model_sha: str, grid: TileGrid, extra: tuple[str, ...], tta: bool = False
+    scene: Scene,
+    model_sha: str,
+    grid: TileGrid,
+    extra: tuple[str, ...],
+    tta: bool = False,
+    probabilities: bool = False,
 ) -> str:
     """The fingerprint of a scene's chunks (its band files and masks); test-time augmentation
     computes other chunks from the same weights, so it counts as another model."""
     sources = [s.path for s in scene.bands.values()] + [m.path for m in scene.masks]
     model = f"{model_sha}+tta" if tta else model_sha
-    return fingerprint(sources, model, grid, extra, tuple(m.describe() for m in scene.masks))
+    masks = tuple(m.describe() for m in scene.masks)
+    return fingerprint(sources, model, grid, extra, masks, probabilities)
 
 
 class ResultOptions(BaseModel):
@@ -93,6 +102,9 @@ class ResultOptions(BaseModel):
     simplify_m: int | float
     stac: bool
     tta: bool = False
+    # None when off: runs without these keep the stats JSON and run key they had before them
+    probabilities: bool | None = None
+    quicklook: bool | None = None
 
 
 def result_options(opts: Options, bundle: Bundle) -> ResultOptions:
@@ -109,12 +121,15 @@ def result_options(opts: Options, bundle: Bundle) -> ResultOptions:
         simplify_m=output.simplify_m,
         stac=output.stac,
         tta=opts.tiling.tta,
+        probabilities=output.probabilities or None,
+        quicklook=output.quicklook or None,
     )
 
 
 def run_key(source_id: str, model_sha: str, options: ResultOptions, out_dir: Path) -> str:
     """Identity of a run's result in a folder: what the flows' task cache is keyed on."""
-    return _digest([source_id, model_sha, options.model_dump(), str(out_dir)], 24)
+    dumped = options.model_dump(exclude_none=True)
+    return _digest([source_id, model_sha, dumped, str(out_dir)], 24)
 
 
 class ModelRef(BaseModel):

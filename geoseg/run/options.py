@@ -85,6 +85,9 @@ class OutputOptions:
     confidence: bool = True
     indices: tuple[str, ...] = ()
     stac: bool = True  # write <stem>_item.json, a STAC item describing the outputs
+    #: write <stem>_probabilities.tif: every class's calibrated probability, percent
+    probabilities: bool = False
+    quicklook: bool = False  # write <stem>_quicklook.png: true colour beside the class map
     #: replace outputs of another scene that have the same names (else the run is refused)
     overwrite: bool = False
 

@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     from geoseg.run.options import OutputOptions
 
 #: the files of the segment stage, and of the summarize stage (keys of :meth:`RunPaths.written`)
-SEGMENT_FILES = ("classes", "style", "confidence", "indices")
+SEGMENT_FILES = (
+    "classes",
+    "style",
+    "confidence",
+    "confidence_style",
+    "probabilities",
+    "indices",
+    "quicklook",
+)
 SUMMARY_FILES = ("stats_csv", "stats_json", "stac_item")
 
 
@@ -82,11 +90,14 @@ class RunPaths:
     classes = _Output("_classes.tif")
     style = _Output("_classes.qml")  # QGIS style of the class raster
     confidence = _Output("_confidence.tif")
+    confidence_style = _Output("_confidence.qml")  # QGIS style of the confidence raster
+    probabilities = _Output("_probabilities.tif")  # one band per class, percent
     indices = _Output("_indices.tif")
     polygons = _Output(".gpkg")  # polygons, the area table and the polygons' QGIS style
     stac_item = _Output("_item.json")
     stats_csv = _Output("_stats.csv")
     stats_json = _Output("_stats.json")
+    quicklook = _Output("_quicklook.png")  # true colour beside the class map, with a legend
 
     def chunk_store(self, fingerprint: str) -> Path:
         """Hidden folder of the finished chunks of the run with this fingerprint."""
@@ -98,7 +109,10 @@ class RunPaths:
             "classes": True,
             "style": True,
             "confidence": output.confidence,
+            "confidence_style": output.confidence,
+            "probabilities": output.probabilities,
             "indices": bool(output.indices),
+            "quicklook": output.quicklook,
             "polygons": output.vectorize,
             "stac_item": output.stac,
             "stats_csv": True,

@@ -46,6 +46,9 @@ class ClassifyResult:
     masked_pixels: int = 0  # pixels with data that a cloud/user mask made nodata
     stac_item: Path | None = None
     warnings: list[str] = field(default_factory=list)  # what the model may not know (domain)
+    confidence_style: Path | None = None  # QGIS style of the confidence raster
+    probabilities: Path | None = None  # every class's probability, percent, a band each
+    quicklook: Path | None = None  # PNG: true colour beside the class map
 
     @property
     def masked_share(self) -> float:
@@ -55,7 +58,8 @@ class ClassifyResult:
     @property
     def outputs(self) -> list[Path]:
         paths = [self.classes, self.confidence, self.polygons, self.stats_csv, self.stats_json]
-        return [p for p in (*paths, self.style, self.indices, self.stac_item) if p is not None]
+        more = [self.confidence_style, self.probabilities, self.quicklook]
+        return [p for p in (*paths, self.style, self.indices, self.stac_item, *more) if p]
 
     def open_classes(self) -> xr.DataArray:
         """The class raster as an xarray DataArray with class names and colours (lazy)."""
@@ -72,6 +76,16 @@ class ClassifyResult:
                 "this run wrote no confidence raster", self.out_dir, "omit --no-confidence"
             )
         return open_raster(self.confidence)
+
+    def open_probabilities(self) -> xr.DataArray:
+        """The class probabilities (percent, NaN = nodata; ``band`` coordinate = class names)."""
+        from geoseg.io.xr import open_raster
+
+        if self.probabilities is None:
+            raise OutputError(
+                "this run wrote no probability raster", self.out_dir, "pass --probabilities"
+            )
+        return open_raster(self.probabilities)
 
     def open_indices(self) -> xr.DataArray:
         """The index rasters (``band`` coordinate = index names) as an xarray DataArray."""
@@ -101,6 +115,9 @@ class Segmentation:
     stac: bool  # describe the outputs in a STAC item
     summary: RunSummary  # provenance for the stats JSON (source, model, options, grid)
     timings: dict[str, float] = field(default_factory=dict)
+    confidence_style: Path | None = None
+    probabilities: Path | None = None
+    quicklook: Path | None = None
 
     @property
     def paths(self) -> RunPaths:
@@ -108,7 +125,10 @@ class Segmentation:
 
     @property
     def outputs(self) -> list[Path]:
-        return [p for p in (self.classes, self.confidence, self.indices, self.style) if p]
+        written = (self.classes, self.confidence, self.indices, self.style)
+        return [
+            p for p in (*written, self.confidence_style, self.probabilities, self.quicklook) if p
+        ]
 
 
 @dataclass

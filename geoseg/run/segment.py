@@ -1,5 +1,6 @@
-"""The first stage: a scene's chunks through the model into the class (and confidence, index)
-COGs and their QGIS style, with the exact class-area table, all staged in one folder.
+"""The first stage: a scene's chunks through the model into the class (and confidence, class
+probability, index) COGs, their QGIS styles and the quick look, with the exact class-area table,
+all staged in one folder.
 
 Finished chunks are kept in a chunk store beside the outputs (``resume``), so a run that died
 recomputes only the missing chunks; the store is removed once every raster is staged.
@@ -28,6 +29,7 @@ from geoseg.run.identity import ModelRef, RunSummary, chunk_fingerprint, result_
 from geoseg.run.identity import source_identity as scene_identity
 from geoseg.run.options import Options
 from geoseg.run.paths import RunPaths
+from geoseg.run.quicklook import drawable, write_png
 from geoseg.run.results import Progress, Segmentation
 from geoseg.tiling import TileGrid
 
@@ -39,6 +41,7 @@ class _Staged:
     classes: cog.StagedRaster
     confidence: cog.StagedRaster | None
     indices: cog.StagedRaster | None
+    probabilities: cog.StagedRaster | None = None
 
 
 def source_tag(source: str) -> str:
@@ -67,7 +70,10 @@ def run_segment(
     area = AreaAccumulator(scene.grid, len(bundle.classes))
     store = None
     if opts.compute.resume:
-        key = chunk_fingerprint(scene, bundle.identity, grid, opts.output.indices, opts.tiling.tta)
+        output = opts.output
+        key = chunk_fingerprint(
+            scene, bundle.identity, grid, output.indices, opts.tiling.tta, output.probabilities
+        )
         store = ChunkStore(paths.chunk_store(key), grid)
     masked, worker_s = _classify_chunks(scene, bundle, opts, grid, staged, area, store, progress)
     timings["classify_s"] = time.perf_counter() - t0
@@ -78,7 +84,11 @@ def run_segment(
         _raise_no_valid_pixels(scene, masked)
     t1 = time.perf_counter()
     progress("write", 0, 1)
-    confidence, indices = _write_rasters(staged, paths, staging, bundle)
+    written = _write_rasters(staged, paths, staging, bundle)
+    if opts.output.quicklook:
+        target = RunPaths(staging, paths.stem)
+        write_png(target.classes, target.quicklook, drawable(scene), title=paths.stem)
+        written["quicklook"] = paths.quicklook
     progress("write", 1, 1)
     timings["write_s"] = time.perf_counter() - t1
     if store is not None:
@@ -88,8 +98,8 @@ def run_segment(
         stem=paths.stem,
         grid=scene.grid,
         classes=paths.classes,
-        confidence=confidence,
-        indices=indices,
+        confidence=written.get("confidence"),
+        indices=written.get("indices"),
         style=paths.style,
         class_info=list(bundle.classes),
         model_name=bundle.spec.name,
@@ -99,6 +109,9 @@ def run_segment(
         stac=opts.output.stac,
         summary=_summary(scene, bundle, opts, grid, area.valid_pixels, masked),
         timings=timings,
+        confidence_style=written.get("confidence_style"),
+        probabilities=written.get("probabilities"),
+        quicklook=written.get("quicklook"),
     )
 
 
@@ -160,7 +173,16 @@ def _stage_rasters(
             descriptions=list(output.indices),
             tags=tags,
         )
-    return _Staged(classes, confidence, indices)
+    probabilities = None
+    if output.probabilities:
+        probabilities = cog.StagedRaster(
+            staging / "probabilities.stage.tif",
+            scene.grid,
+            count=len(bundle.classes),
+            descriptions=[c.name for c in bundle.classes],
+            tags={**tags, "GEOSEG_UNITS": "class probability, percent"},
+        )
+    return _Staged(classes, confidence, indices, probabilities)
 
 
 def _classify_chunks(
@@ -177,7 +199,7 @@ def _classify_chunks(
     masked pixels and the workers' seconds per phase."""
     total = len(grid)
     progress("classify", 0, total)
-    job = Job(scene, grid, opts.output.indices)
+    job = Job(scene, grid, opts.output.indices, staged.probabilities is not None)
     worker_s: dict[str, float] = {}
     masked = 0
     with ExitStack() as stack:
@@ -202,6 +224,8 @@ def _classify_chunks(
                 staged.classes.write(win, res.classes[rows, cols])
                 if staged.confidence is not None:
                     staged.confidence.write(win, res.confidence[rows, cols])
+                if staged.probabilities is not None and res.probabilities is not None:
+                    staged.probabilities.write(win, res.probabilities[:, rows, cols])
                 if staged.indices is not None and res.extra is not None:
                     staged.indices.write(win, res.extra[:, rows, cols])
                 area.add(win, res.classes[rows, cols])
@@ -226,21 +250,25 @@ def _raise_no_valid_pixels(scene: Scene, masked: int) -> None:
 
 def _write_rasters(
     staged: _Staged, paths: RunPaths, staging: Path, bundle: Bundle
-) -> tuple[Path | None, Path | None]:
-    """The staged rasters as COGs (and the style) in ``staging``; returns the final paths of
-    the confidence and index rasters, when written."""
+) -> dict[str, Path]:
+    """The staged rasters as COGs (and the styles) in ``staging``; returns the final paths of
+    the optional files written, by their :class:`RunPaths` name."""
     target = RunPaths(staging, paths.stem)
     staged.classes.to_cog(target.classes)
     class_raster.write_category_names(target.classes, bundle.classes)
-    confidence = indices = None
+    written: dict[str, Path] = {}
     if staged.confidence is not None:
         staged.confidence.to_cog(target.confidence, resampling="AVERAGE")
-        confidence = paths.confidence
+        target.confidence_style.write_text(styles.confidence_qml())
+        written.update(confidence=paths.confidence, confidence_style=paths.confidence_style)
+    if staged.probabilities is not None:
+        staged.probabilities.to_cog(target.probabilities, resampling="AVERAGE")
+        written["probabilities"] = paths.probabilities
     if staged.indices is not None:
         staged.indices.to_cog(target.indices, resampling="AVERAGE", predictor="FLOATING_POINT")
-        indices = paths.indices
+        written["indices"] = paths.indices
     target.style.write_text(styles.raster_qml(bundle.classes))
-    return confidence, indices
+    return written
 
 
 def _summary(

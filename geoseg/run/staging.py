@@ -18,7 +18,7 @@ from pathlib import Path
 
 import rasterio
 
-from geoseg.engine.local import GDAL_CACHE_MB
+from geoseg.tiling import GDAL_CACHE_MB
 
 PREFIX = ".geoseg-"
 OWNER = ".owner"

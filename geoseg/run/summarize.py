@@ -41,6 +41,9 @@ def run_summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> 
         timings=seg.timings,
         masked_pixels=seg.masked_pixels,
         warnings=list(seg.summary.warnings),
+        confidence_style=seg.confidence_style,
+        probabilities=seg.probabilities,
+        quicklook=seg.quicklook,
     )
     if seg.stac:
         result.stac_item = paths.stac_item
@@ -53,11 +56,18 @@ def stac_item_for_run(result: ClassifyResult, seg: Segmentation) -> pystac.Item:
     outputs: dict[str, tuple[Path | None, tuple[str, ...], str]] = {
         "classes": (result.classes, ("data",), "land-cover classes"),
         "confidence": (result.confidence, ("data", "quality"), "confidence of the class, %"),
+        "probabilities": (result.probabilities, ("data",), "probability of each class, %"),
         "indices": (result.indices, ("data",), "spectral indices (band descriptions)"),
         "polygons": (result.polygons, ("data",), "class polygons and area table (GeoPackage)"),
         "stats_csv": (result.stats_csv, ("metadata",), "class areas (CSV)"),
         "stats_json": (result.stats_json, ("metadata",), "class areas and run summary (JSON)"),
         "style": (result.style, ("metadata",), "QGIS style of the class raster"),
+        "confidence_style": (
+            result.confidence_style,
+            ("metadata",),
+            "QGIS style of the confidence raster",
+        ),
+        "quicklook": (result.quicklook, ("overview",), "true colour beside the class map"),
     }
     return stac_item.build_item(
         seg.stem,

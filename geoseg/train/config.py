@@ -13,25 +13,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from geoseg.classes import ClassInfo
+from geoseg.classes import DW_CLASSES, ClassInfo
 from geoseg.errors import InputError
 
-DW_CLASSES: list[ClassInfo] = [
-    ClassInfo(id=i, name=n, color=c)
-    for i, (n, c) in enumerate(
-        [
-            ("water", "#419bdf"),
-            ("trees", "#397d49"),
-            ("grass", "#88b053"),
-            ("flooded_vegetation", "#7a87c6"),
-            ("crops", "#e49635"),
-            ("shrub_and_scrub", "#dfc35a"),
-            ("built", "#c4281b"),
-            ("bare", "#a59b8f"),
-            ("snow_and_ice", "#b39fe1"),
-        ]
-    )
-]
 DEFAULT_BANDS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
 
 LossName = Literal["ce", "wce", "dice", "focal"]

@@ -10,7 +10,17 @@ import pytest
 
 from tests.cli.conftest import invoke
 
-COMMANDS = ["classify", "info", "train", "evaluate", "sample", "area-estimate", "zonal"]
+COMMANDS = [
+    "classify",
+    "quicklook",
+    "info",
+    "train",
+    "evaluate",
+    "sample",
+    "area-estimate",
+    "zonal",
+    "change",
+]
 
 
 def test_commands_are_listed_in_order() -> None:

@@ -28,12 +28,13 @@ def test_saved_chunks_load_back_equal(tmp_path: Path) -> None:
         (Piece((1, 0), Window(3, 4, 5, 4), acc, acc[0].copy()),),
         extra=rng.random((1, h, w), dtype=np.float32),
         masked=7,
+        probabilities=rng.integers(0, 101, (3, h, w), dtype=np.uint8),
     )
     store.save(out)
     assert store.done() == {(1, 0)}
     back = store.load(1, 0)
     assert back.chunk == chunk and back.masked == 7
-    for name in ("classes", "confidence", "valid", "extra"):
+    for name in ("classes", "confidence", "valid", "extra", "probabilities"):
         np.testing.assert_array_equal(getattr(back, name), getattr(out, name))
     (piece,) = back.pieces
     assert piece.window == Window(3, 4, 5, 4) and piece.source == (1, 0)

@@ -41,6 +41,7 @@ def test_item_beside_outputs(run: geoseg.ClassifyResult) -> None:
     assert item.datetime is not None and item.datetime.date() == date(2017, 10, 18)
     assert set(item.assets) == {
         "classes", "confidence", "indices", "polygons", "stats_csv", "stats_json", "style",
+        "confidence_style",
     }  # fmt: skip
     for asset in item.assets.values():  # relative hrefs that resolve to the files
         assert not Path(asset.href).is_absolute()

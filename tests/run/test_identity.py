@@ -58,6 +58,28 @@ def test_the_chunk_fingerprint_covers_the_whole_tile_grid(tmp_path: Path) -> Non
     assert fingerprint([str(band)], "sha+tta", grid, ()) != same
 
 
+def test_chunks_holding_probabilities_are_another_store(tmp_path: Path) -> None:
+    """A store made without --probabilities cannot give the probability raster: not reused;
+    runs without the option keep the fingerprint they had before it existed."""
+    band = tmp_path / "b.tif"
+    band.write_bytes(b"x")
+    grid = TileGrid(100, 100, 64, 16, 2)
+    plain = fingerprint([str(band)], "sha", grid, ())
+    assert fingerprint([str(band)], "sha", grid, (), (), probabilities=False) == plain
+    assert fingerprint([str(band)], "sha", grid, (), (), probabilities=True) != plain
+
+
+def test_result_options_without_the_new_outputs_keep_their_json() -> None:
+    """Runs without --probabilities/--quicklook write the stats JSON and run key they did."""
+    base = result_options(Options(), _Bundle())  # type: ignore[arg-type]
+    assert "probabilities" not in base.model_dump(exclude_none=True)
+    key = run_key("src", "sha", base, Path("/o"))
+    with_png = result_options(Options(quicklook=True), _Bundle())  # type: ignore[arg-type]
+    assert with_png.quicklook is True and run_key("src", "sha", with_png, Path("/o")) != key
+    probs = result_options(Options(probabilities=True), _Bundle())  # type: ignore[arg-type]
+    assert probs.probabilities is True and probs != base
+
+
 def test_source_identity_changes_when_the_input_is_rewritten(tmp_path: Path) -> None:
     src = tmp_path / "scene.tif"
     src.write_bytes((NORCIA / "B10m.tif").read_bytes())

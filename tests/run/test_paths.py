@@ -23,17 +23,23 @@ def test_every_output_is_named_from_the_stem() -> None:
         Path("out/s_stats.csv"),
         Path("out/s_stats.json"),
     ]
+    assert [p.confidence_style, p.probabilities, p.quicklook] == [
+        Path("out/s_confidence.qml"),
+        Path("out/s_probabilities.tif"),
+        Path("out/s_quicklook.png"),
+    ]
     assert p.chunk_store("abc") == Path("out/.geoseg-chunks-s-abc")
 
 
 @pytest.mark.parametrize(
     ("output", "absent"),
     [
-        (OutputOptions(), {"indices"}),
-        (OutputOptions(indices=("NDVI",)), set()),
+        (OutputOptions(), {"indices", "probabilities", "quicklook"}),
+        (OutputOptions(indices=("NDVI",), probabilities=True, quicklook=True), set()),
         (
             OutputOptions(confidence=False, vectorize=False, stac=False),
-            {"confidence", "indices", "polygons", "stac_item"},
+            {"confidence", "confidence_style", "indices", "polygons", "stac_item"}
+            | {"probabilities", "quicklook"},
         ),
     ],
 )
