@@ -52,6 +52,11 @@ CONFIDENCE_STOPS = (
 )
 
 
+def _attrs(text: str) -> dict[str, str]:
+    """XML attributes written as QGIS shows them: ``"a=1 b=2"``."""
+    return dict(pair.split("=", 1) for pair in text.split())
+
+
 def _rgb(color: str) -> str:
     return ",".join(str(int(color[i : i + 2], 16)) for i in (1, 3, 5)) + ",255"
 
@@ -64,22 +69,18 @@ def confidence_qml() -> str:
     renderer = ET.SubElement(
         pipe,
         "rasterrenderer",
-        type="singlebandpseudocolor",
-        band="1",
-        opacity="1",
-        alphaBand="-1",
-        classificationMin="0",
-        classificationMax="100",
+        _attrs(
+            "type=singlebandpseudocolor band=1 opacity=1 alphaBand=-1 "
+            "classificationMin=0 classificationMax=100"
+        ),
     )
     ET.SubElement(renderer, "rasterTransparency")
     shader = ET.SubElement(ET.SubElement(renderer, "rastershader"), "colorrampshader")
     shader.attrib.update(
-        colorRampType="INTERPOLATED",
-        classificationMode="1",
-        clip="0",
-        minimumValue="0",
-        maximumValue="100",
-        labelPrecision="0",
+        _attrs(
+            "colorRampType=INTERPOLATED classificationMode=1 clip=0 "
+            "minimumValue=0 maximumValue=100 labelPrecision=0"
+        )
     )
     shader.append(ET.Comment(f" colour ramp: {CONFIDENCE_RAMP}, 0-100 % "))
     ramp = ET.SubElement(shader, "colorramp", type="gradient", name="[source]")
