@@ -10,6 +10,7 @@ run's outputs are in place.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from rasterio.windows import Window
 
 from geoseg.core.blend import ChunkOutput, Piece
 from geoseg.tiling import TileGrid
+
+#: a saved chunk's file name (``r0003c0012.npz``)
+_NAME = re.compile(r"r(\d{4})c(\d{4})\.npz")
 
 
 def _win(w: Window) -> list[int]:
@@ -36,10 +40,9 @@ class ChunkStore:
         return self.root / f"r{row:04d}c{col:04d}.npz"
 
     def done(self) -> set[tuple[int, int]]:
-        keys = set()
-        for p in self.root.glob("r*c*.npz"):
-            keys.add((int(p.stem[1:5]), int(p.stem[6:10])))
-        return keys
+        """The chunks saved whole: a save cut short by a signal leaves only its hidden temp file."""
+        found = (_NAME.fullmatch(p.name) for p in self.root.iterdir())
+        return {(int(m[1]), int(m[2])) for m in found if m}
 
     def save(self, out: ChunkOutput) -> None:
         arrays: dict[str, np.ndarray] = {
@@ -58,8 +61,9 @@ class ChunkStore:
         if out.probabilities is not None:
             arrays["probabilities"] = out.probabilities
         final = self._path(out.chunk.row, out.chunk.col)
-        tmp = final.with_suffix(".tmp.npz")
-        np.savez(tmp, allow_pickle=False, **arrays)
+        tmp = final.with_name(f".{final.name}.tmp")
+        with tmp.open("wb") as f:  # a file object: np.savez would append .npz to the name
+            np.savez(f, allow_pickle=False, **arrays)
         os.replace(tmp, final)
 
     def load(self, row: int, col: int) -> ChunkOutput:

@@ -12,6 +12,7 @@ the annotation.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
@@ -63,6 +64,9 @@ def local_cluster(workers: int | None = None) -> LocalCluster:
             processes=True,
             dashboard_address=None,
             env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            # a CLI run shows its own one-line errors; Dask's warnings (a cancelled task, a
+            # worker killed while closing after Ctrl-C) are noise there, its errors are not
+            silence_logs=logging.ERROR,
         )
 
 
