@@ -271,6 +271,7 @@ def evaluate_scenes(
     work_dir: str | Path | None = None,
     device: str = "auto",
     prediction_name: str | None = None,
+    tta: bool = False,
 ) -> EvaluateResult:
     """Classify each ``(scene, reference)`` with a bundle and sum the confusion matrices.
 
@@ -302,7 +303,7 @@ def evaluate_scenes(
                     scene,
                     Path(tmp) / f"{k:03d}",
                     model=bundle,
-                    options=Options(vectorize=False, confidence=False, device=device),
+                    options=Options(vectorize=False, confidence=False, device=device, tta=tta),
                 ).classes
             part = confusion_rasters(predicted, reference, len(names), mapping)
             cm += part
@@ -311,7 +312,7 @@ def evaluate_scenes(
     result = _finish(cm, all_names, mapping, min_share, None, None, "")
     result.metrics["scenes"] = per_scene
     if bundle is not None:
-        result.metrics["model"] = {"path": str(bundle.path), "sha256": bundle.sha256}
+        result.metrics["model"] = {"path": str(bundle.path), "sha256": bundle.sha256, "tta": tta}
     else:
         result.metrics["prediction"] = prediction_name
     return write_outputs(

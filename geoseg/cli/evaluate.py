@@ -10,7 +10,7 @@ import typer
 
 from geoseg.cli.area_estimate import report_area_estimate
 from geoseg.cli.common import out, print_metrics, user_errors
-from geoseg.cli.options import Device
+from geoseg.cli.options import Device, Tta
 from geoseg.errors import InputError
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def evaluate(
     json_path: JsonPath = None,
     png: Png = None,
     device: Device = "auto",
+    tta: Tta = False,
     area_estimate: AreaEstimate = False,
 ) -> None:
     """Agreement of a class raster (or a model over scenes) with a reference."""
@@ -101,6 +102,7 @@ def evaluate(
                 json_path,
                 png,
                 device,
+                tta,
             )
         else:
             result, title = _pair(prediction, reference, mapping, min_share, json_path, png)
@@ -145,6 +147,7 @@ def _over_scenes(
     json_path: Path | None,
     png: Path | None,
     device: str,
+    tta: bool,
 ) -> tuple[EvaluateResult, str]:
     """A model (or the ``prediction_name`` file) over scene folders, and the table's title."""
     from geoseg.analysis.evaluate import evaluate_scenes
@@ -160,8 +163,9 @@ def _over_scenes(
         png,
         device=device,
         prediction_name=prediction_name,
+        tta=tta,
     )
-    what = prediction_name or f"model {model or 'default'}"
+    what = prediction_name or f"model {model or 'default'}{', TTA' if tta else ''}"
     return result, f"{len(pairs)} scene(s), {what}"
 
 

@@ -108,3 +108,22 @@ def test_scene_folders_and_cli(tmp_path: Path) -> None:
     assert m["overall_accuracy"] == pytest.approx(0.822, abs=5e-4)  # SOURCE.md: 82.2 %
     res = CliRunner().invoke(app, ["evaluate", str(tmp_path / "missing.tif")])
     assert res.exit_code == 2
+
+
+@pytest.mark.slow
+def test_a_model_over_scene_folders_with_and_without_tta(bundle_dir: Path, tmp_path: Path) -> None:
+    """``--tta`` reaches the classify path: the figures may move, and the JSON says which."""
+    from typer.testing import CliRunner
+
+    from geoseg.cli.app import app
+    from tests.conftest import NORCIA_LABELLED
+
+    runs = {}
+    for flag in ([], ["--tta"]):
+        out = tmp_path / f"m{len(flag)}.json"
+        args = ["evaluate", "--scenes", str(NORCIA_LABELLED), "--model", str(bundle_dir)]
+        res = CliRunner().invoke(app, [*args, *flag, "--json", str(out)])
+        assert res.exit_code == 0, res.output
+        runs[bool(flag)] = json.loads(out.read_text())
+    assert [runs[k]["model"]["tta"] for k in (False, True)] == [False, True]
+    assert runs[False]["pixels"] == runs[True]["pixels"] > 0
