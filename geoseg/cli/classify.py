@@ -55,6 +55,8 @@ Examples:
 
   geoseg classify scene.tif -o out/
 
+  geoseg classify products/ 'more/*.zip' -o out/
+
   geoseg classify S2B_MSIL2A_20230601T101609_N0509_R065_T32TQM_20230601T131209.SAFE.zip
 
   geoseg classify https://earth-search.aws.element84.com/v1/collections/sentinel-2-l2a/items/ID
@@ -72,17 +74,19 @@ Examples:
   geoseg classify T32TQM.tif --dask-address tcp://scheduler:8786 --gpu-resources
 """
 
-Scene = Annotated[
-    str,
+Scenes = Annotated[
+    list[str],
     typer.Argument(
         help="GeoTIFF, folder of band GeoTIFFs, .SAFE folder, .zip product, or STAC item "
-        "(.json file or URL)."
+        "(.json file or URL). Several (paths, glob patterns, a folder of .SAFE/.zip products): "
+        "each into its own subfolder of OUT_DIR, the rest done when one fails.",
+        show_default=False,
     ),
 ]
 
 
 def classify(
-    scene: Scene,
+    scenes: Scenes,
     out_dir: OutDir = Path("geoseg-output"),
     model: Model = None,
     tile_size: TileSize = None,
@@ -114,8 +118,9 @@ def classify(
     stac: Stac = True,
     overwrite: Overwrite = False,
 ) -> None:
-    """Classify a Sentinel-2 scene into land-cover classes."""
+    """Classify Sentinel-2 scenes into land-cover classes."""
     values = dict(locals())
+    from geoseg.cli.many import expand, run_many
     from geoseg.io.read_options import ReadOptions
     from geoseg.run.classify import classify as run
     from geoseg.run.options import ComputeOptions, Options, OutputOptions, TilingOptions
@@ -137,8 +142,17 @@ def classify(
             ),
         )
         read = ReadOptions.build(pick(values, ReadOptions))
-        with progress_bars() as report:
-            result = run(scene, out_dir, model=model, options=options, progress=report, read=read)
+
+        def run_one(scene: str, folder: Path) -> ClassifyResult:
+            with progress_bars() as report:
+                return run(scene, folder, model=model, options=options, progress=report, read=read)
+
+        sources = expand(scenes)
+        if sources == scenes and len(sources) == 1:
+            result = run_one(sources[0], out_dir)
+        else:
+            run_many(sources, out_dir, run_one)
+            return
     _print_summary(result)
 
 
