@@ -15,8 +15,11 @@ from rich.table import Table
 
 from geoseg.cli.common import err, names, out, pick, progress_bars, user_errors
 from geoseg.cli.options import (
+    Aoi,
     Bands,
     BatchSize,
+    Bbox,
+    BboxCrs,
     ChunkSize,
     CloudMask,
     Confidence,
@@ -64,6 +67,8 @@ Examples:
   geoseg classify item.json --scl-classes 3,8,9,10,11 --keep fields.tif   # only inside fields
 
   geoseg classify scene.tif --mask buildings.tif   # leave the buildings out
+  geoseg classify scene.tif --aoi commune.gpkg     # only inside the polygons
+  geoseg classify scene.tif --bbox 13.0,42.7,13.2,42.9   # only inside a lon/lat box
 
   geoseg classify S2_crop_folder/ --model my_bundle/ --min-area 0.5
 
@@ -108,6 +113,9 @@ def classify(
     scale: Scale = None,
     mask: Mask = None,
     keep: Keep = None,
+    aoi: Aoi = None,
+    bbox: Bbox = None,
+    bbox_crs: BboxCrs = "EPSG:4326",
     cloud_mask: CloudMask = True,
     scl_classes: SclClasses = None,
     engine: Engine = "auto",

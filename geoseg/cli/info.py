@@ -81,7 +81,8 @@ def _describe_scene(source: str) -> None:
     out.print(table)
     if scene.masks:
         for m in scene.masks:
-            out.print(f"  mask:  {m.describe()} from {Path(m.path).name}", highlight=False)
+            origin = f" from {Path(m.path).name}" if m.path else ""  # a --bbox has no file
+            out.print(f"  mask:  {m.describe()}{origin}", highlight=False)
     else:
         out.print("  mask:  none (no SCL band; use --mask FILE to mask pixels)")
 

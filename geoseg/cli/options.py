@@ -102,6 +102,18 @@ Keep = Annotated[
         "pixels outside it are masked out. Any CRS/resolution."
     ),
 ]
+Aoi = Annotated[
+    Path | None,
+    typer.Option(
+        help="Area of interest: any vector file (GeoPackage, shapefile, GeoJSON; any CRS); "
+        "pixels outside its polygons are masked out. Vectors work for --keep/--mask too."
+    ),
+]
+Bbox = Annotated[
+    str | None,
+    typer.Option(help="Bounding box minx,miny,maxx,maxy (in --bbox-crs): outside is masked out."),
+]
+BboxCrs = Annotated[str, typer.Option(help="CRS of --bbox (EPSG code, WKT or PROJ string).")]
 CloudMask = Annotated[
     bool, typer.Option(help="Mask clouds and shadows with the product's SCL band (L2A).")
 ]

@@ -11,12 +11,14 @@ cloud are the same with or without the mask.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.errors import RasterioError
 from rasterio.warp import transform_bounds
 
@@ -53,6 +55,17 @@ class MaskSource:
     classes: tuple[int, ...] | None = None
     nodata: float | None = None
     keep: bool = False  # nonzero values are kept, the rest masked
+    shapes: bytes | None = None  # polygons (WKB, scene CRS) rasterised per window, not read
+
+    def burn(self, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+        """The polygons rasterised on one window (1 inside, 0 outside): per window, so an area
+        of interest never costs a scene-sized array."""
+        from rasterio.features import rasterize
+        from shapely import from_wkb
+
+        assert self.shapes is not None
+        geom = from_wkb(self.shapes)
+        return rasterize([(geom, 1)], out_shape=shape, transform=transform, dtype="uint8")
 
     def masked(self, values: np.ndarray) -> np.ndarray:
         """Boolean mask (True = masked) from raw values of this band."""
@@ -66,6 +79,10 @@ class MaskSource:
         return ~out if self.keep else out
 
     def describe(self) -> str:
+        if self.shapes is not None:  # the geometry's digest: another area, other chunks
+            digest = hashlib.sha256(self.shapes).hexdigest()[:12]
+            kept = "kept" if self.keep else "masked"
+            return f"{self.name} (inside polygons {kept}, geometry {digest})"
         if self.keep:
             return f"{self.name} (nonzero values kept)"
         what = (

@@ -33,6 +33,13 @@ class ReadOptions(BaseModel):
     keep: str | None = Field(
         None, description="keep raster: only nonzero pixels are kept, the rest is masked"
     )
+    aoi: str | None = Field(
+        None, description="area of interest (any OGR vector, any CRS): only inside is classified"
+    )
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="bounding box minx,miny,maxx,maxy: only inside is classified"
+    )
+    bbox_crs: str = Field("EPSG:4326", description="CRS of bbox (anything pyproj reads)")
     scl_classes: tuple[int, ...] | None = Field(
         None, description="SCL classes masked (default 3,8,9,10)"
     )
@@ -50,7 +57,21 @@ class ReadOptions(BaseModel):
                 raise ValueError(exc.what) from None
         return value
 
-    @field_validator("mask", "keep", mode="before")
+    @field_validator("bbox", mode="before")
+    @classmethod
+    def _bbox(cls, value: Any) -> Any:
+        from geoseg.io.aoi import check_bbox
+
+        return check_bbox(value)
+
+    @field_validator("bbox_crs")
+    @classmethod
+    def _crs(cls, value: str) -> str:
+        from geoseg.io.aoi import check_crs
+
+        return check_crs(value)
+
+    @field_validator("mask", "keep", "aoi", mode="before")
     @classmethod
     def _path(cls, value: Any) -> Any:
         return str(value) if isinstance(value, PurePath) else value
@@ -86,8 +107,11 @@ class ReadOptions(BaseModel):
             ) from exc
 
     def kwargs(self) -> dict[str, Any]:
-        """The set options as keywords of ``open_scene``."""
-        return self.model_dump(exclude_none=True)
+        """The set options as keywords of ``open_scene`` (``bbox_crs`` only with a ``bbox``)."""
+        out = self.model_dump(exclude_none=True)
+        if self.bbox is None:
+            out.pop("bbox_crs")
+        return out
 
     def open(self, path: str | Path) -> Scene:
         """The scene at ``path`` read with these options, its masks set."""

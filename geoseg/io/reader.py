@@ -12,6 +12,7 @@ from pathlib import Path
 
 from geoseg.errors import BandError, InputError
 from geoseg.io import geotiff, safe, stac
+from geoseg.io.aoi import bbox_mask, is_vector, vector_mask
 from geoseg.io.masks import SCL_CLOUD_CLASSES, parse_classes, user_mask
 from geoseg.io.scene import Scene
 
@@ -39,13 +40,17 @@ def open_scene(
     scl_classes: str | Sequence[int] | None = None,
     cloud_mask: bool = True,
     keep: str | Path | None = None,
+    aoi: str | Path | None = None,
+    bbox: Sequence[float] | None = None,
+    bbox_crs: str = "EPSG:4326",
 ) -> Scene:
     """Open any supported input as a lazy :class:`Scene` with its masks set.
 
     ``bands`` maps bands of GeoTIFFs without band names; ``nodata``, ``offset`` (DN) and ``scale``
     override the file's or product's values. Masks: the product's SCL (``scl_classes``, default
     3,8,9,10; ``cloud_mask=False`` to ignore it), a ``mask`` raster (nonzero = masked) and a
-    ``keep`` raster (only nonzero pixels are classified).
+    ``keep`` raster (only nonzero pixels are classified), an ``aoi`` vector file and a ``bbox``
+    (minx, miny, maxx, maxy in ``bbox_crs``): only pixels inside them are classified.
     """
     kind = scene_kind(path)
     if kind == "geotiff":
@@ -60,7 +65,8 @@ def open_scene(
         scene = stac.open_stac(path, nodata, offset, scale)
     else:
         scene = safe.open_safe(path, nodata, offset, scale)
-    return with_masks(scene, mask, scl_classes, cloud_mask, keep)
+    scene = with_masks(scene, mask, scl_classes, cloud_mask, keep)
+    return with_area(scene, aoi, bbox, bbox_crs)
 
 
 def with_masks(
@@ -87,9 +93,27 @@ def with_masks(
             classes = SCL_CLOUD_CLASSES if scl_classes is None else parse_classes(scl_classes)
             if classes:
                 masks.append(replace(source, classes=classes))
-    if mask is not None:
-        masks.append(user_mask(mask, scene.grid))
-    if keep is not None:
-        masks.append(user_mask(keep, scene.grid, keep=True))
+    for path, kept in ((mask, False), (keep, True)):
+        if path is None:
+            continue
+        if is_vector(path):  # polygons: nonzero = inside them
+            masks.append(vector_mask(path, scene.grid, "keep" if kept else "mask", keep=kept))
+        else:
+            masks.append(user_mask(path, scene.grid, keep=kept))
     scene.masks = masks
+    return scene
+
+
+def with_area(
+    scene: Scene,
+    aoi: str | Path | None = None,
+    bbox: Sequence[float] | None = None,
+    bbox_crs: str = "EPSG:4326",
+) -> Scene:
+    """The scene with keep masks for an area of interest (vector file) and a bounding box: only
+    pixels inside both are classified."""
+    if aoi is not None:
+        scene.masks = [*scene.masks, vector_mask(aoi, scene.grid, "aoi")]
+    if bbox is not None:
+        scene.masks = [*scene.masks, bbox_mask(bbox, bbox_crs, scene.grid)]
     return scene

@@ -16,6 +16,7 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
 
 from geoseg.errors import BandError, InputError
 from geoseg.io.grid import Grid, on_grid
@@ -171,6 +172,10 @@ class Scene:
         h, w = int(window.height), int(window.width)
         out = np.zeros((h, w), dtype=bool)
         for mask in self.masks:
+            if mask.shapes is not None:  # an area of interest: rasterised, not read
+                where = window_transform(window, self.grid.transform)
+                out |= mask.masked(mask.burn(where, (h, w)))
+                continue
             dataset = self._dataset(mask.path, Resampling.nearest)
             try:
                 values = dataset.read(mask.index, window=window, boundless=False)

@@ -115,7 +115,7 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
             raise InputError(f"invalid options ({_first_error(exc)})", where, remedy) from None
         except OptionError as exc:
             raise InputError(f"invalid options ({exc.what})", where, exc.remedy) from None
-        rasters = {k: str(base / v) for k in ("mask", "keep") if (v := getattr(read, k))}
+        rasters = {k: str(base / v) for k in ("mask", "keep", "aoi") if (v := getattr(read, k))}
         read = read.model_copy(update=rasters)
         model = entry.model or catalog.model
         model = str(base / model) if model else None

@@ -49,7 +49,7 @@ def _digest(value: object, length: int) -> str:
 
 def source_identity(scene: Scene) -> str:
     """Identity of a scene's files and masks (path, size, mtime; URLs as they are)."""
-    files = sorted({s.path for s in scene.bands.values()} | {m.path for m in scene.masks})
+    files = sorted({s.path for s in scene.bands.values()} | {m.path for m in scene.masks if m.path})
     return _digest([[file_identity(f) for f in files], [m.describe() for m in scene.masks]], 16)
 
 
@@ -81,7 +81,7 @@ def chunk_fingerprint(
 ) -> str:
     """The fingerprint of a scene's chunks (its band files and masks); test-time augmentation
     computes other chunks from the same weights, so it counts as another model."""
-    sources = [s.path for s in scene.bands.values()] + [m.path for m in scene.masks]
+    sources = [s.path for s in scene.bands.values()] + [m.path for m in scene.masks if m.path]
     model = f"{model_sha}+tta" if tta else model_sha
     masks = tuple(m.describe() for m in scene.masks)
     return fingerprint(sources, model, grid, extra, masks, probabilities)

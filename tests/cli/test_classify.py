@@ -49,6 +49,10 @@ BAD_OPTIONS = {
     "scale": (("--scale", "0"), r"--scale 0(\.0)? is not valid"),
     "nodata": (("--nodata", "nan"), "--nodata nan is not valid"),
     "scl classes": (("--scl-classes", "3,12"), "not an SCL class: '12'"),
+    "bbox count": (("--bbox", "1,2,3"), "--bbox '1,2,3' is not valid .*four numbers"),
+    "bbox order": (("--bbox", "3,2,1,4"), "--bbox '3,2,1,4' is not valid .*minx must be < maxx"),
+    "bbox text": (("--bbox", "a,b,c,d"), "--bbox 'a,b,c,d' is not valid"),
+    "bbox crs": (("--bbox", "1,2,3,4", "--bbox-crs", "EPSG:99999"), "--bbox-crs .* is not valid"),
 }
 
 

@@ -49,6 +49,12 @@ scenes:
     }
 
 
+def test_aoi_resolves_against_the_catalogue_and_bbox_is_read(tmp_path: Path) -> None:
+    text = f"scenes: [{{scene: {NORCIA}, read: {{aoi: a.gpkg, bbox: [13, 42, 14, 43]}}}}]"
+    req = load_catalog(write(tmp_path / "catalog.yaml", text))[0]
+    assert req.read.aoi == str(tmp_path / "a.gpkg") and req.read.bbox == (13, 42, 14, 43)
+
+
 def test_keep_rasters_resolve_against_the_catalogue(tmp_path: Path) -> None:
     cat = write(tmp_path / "catalog.yaml", f"scenes: [{{scene: {NORCIA}, read: {{keep: f.tif}}}}]")
     (req,) = load_catalog(cat)
