@@ -112,13 +112,11 @@ class Scene:
             for (i, src), band in zip(members, raw, strict=True):
                 if src.nodata is not None:
                     valid &= band != src.nodata
-                if np.issubdtype(band.dtype, np.floating):
-                    valid &= np.isfinite(band)
                 np.multiply(band, src.scale, out=out[i], casting="unsafe")
                 if src.offset:
                     out[i] += src.offset
-        # A value no reflectance can have (a stray 3e38 in a float file) would overflow the
-        # network's input and spread NaN over the whole tile: such a pixel is invalid, like NaN.
+        # NaN, inf and values no reflectance can have (a stray 3e38 in a float file, which would
+        # overflow the network's input and spread NaN over the whole tile) make a pixel invalid.
         with np.errstate(invalid="ignore"):
             valid &= (np.abs(out) <= MAX_REFLECTANCE).all(axis=0)
         np.copyto(out, 0.0, where=~valid)  # invalid pixels (NaN too) read as 0
