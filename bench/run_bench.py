@@ -3,12 +3,15 @@
 Each case runs in its own process so its peak RSS (ru_maxrss) is its own. Figures, machine and
 command are appended to bench/RESULTS.md by hand from the JSON this prints.
 
-    python bench/run_bench.py bench/data/s2048.tif [--naive] [--model BUNDLE]
+    python bench/run_bench.py bench/data/s4096.tif [--naive] [--model BUNDLE]
 
 * model-only: forward passes of the same network on batches of 512² tiles already in memory (no
-  I/O, no blending): the ceiling for pixels through the model per second;
-* end-to-end: ``geoseg.classify`` (read, indices, tiled inference with overlap blending, COG
-  writing, vectorizing, statistics), scene pixels per second and tile pixels per second;
+  I/O, no blending), in fp32 (the ceiling the ratios divide by) and in each reduced precision
+  (``--precisions``);
+* end-to-end: ``geoseg.classify`` with default settings (``--precision auto``, polygons
+  included: read, indices, tiled inference with overlap blending, COG writing, vectorizing,
+  statistics), scene pixels per second and tile pixels per second, CPU seconds by phase and
+  square kilometres per second per core; ``--e2e-fp32`` also runs it with ``--precision fp32``;
 * naive: read a 512² window → normalise → predict → argmax → write, tile after tile, no overlap,
   no read-ahead (the TorchGeo GridGeoSampler pattern) with the same model.
 """
@@ -40,15 +43,18 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def case_model_only(model: str | None, batches: int, batch_size: int) -> dict[str, float]:
-    """The Predictor's own forward (BatchNorm folded, channels-last, softmax) on tiles in memory."""
+def case_model_only(
+    model: str | None, batches: int, batch_size: int, precision: str = "fp32"
+) -> dict[str, float]:
+    """The Predictor's own forward (BatchNorm folded, channels-last, softmax; int8: ONNX
+    Runtime) on tiles in memory."""
     import torch
 
     from geoseg.engine.predict import Predictor
     from geoseg.models.bundle import load_bundle
 
     bundle = load_bundle(model)
-    pred = Predictor(bundle, device="auto", batch_size=batch_size)
+    pred = Predictor(bundle, device="auto", batch_size=batch_size, precision=precision)
     tile = bundle.spec.tile_size
     x = torch.randn(batch_size, len(bundle.spec.channels), tile, tile)
     with torch.inference_mode():
@@ -70,14 +76,26 @@ def case_model_only(model: str | None, batches: int, batch_size: int) -> dict[st
 
 
 def case_end_to_end(
-    scene: str, model: str | None, chunk_size: int, engine: str, workers: int | None
+    scene: str,
+    model: str | None,
+    chunk_size: int,
+    engine: str,
+    workers: int | None,
+    precision: str = "auto",
 ) -> dict[str, float]:
     import geoseg
+    from geoseg.run.identity import result_precision
     from geoseg.tiling import TileGrid
 
     bundle = geoseg.load_bundle(model)
     with tempfile.TemporaryDirectory(dir=HERE / "data") as out:
-        opts = geoseg.Options(chunk_size=chunk_size, engine=engine, workers=workers, resume=False)
+        opts = geoseg.Options(
+            chunk_size=chunk_size,
+            engine=engine,
+            workers=workers,
+            resume=False,
+            precision=precision,
+        )
         t0, c0 = time.perf_counter(), _cpu_s()
         res = geoseg.classify(scene, out, model=bundle, options=opts)
         dt = time.perf_counter() - t0
@@ -87,9 +105,12 @@ def case_end_to_end(
     )
     tiles = grid.n_tile_rows * grid.n_tile_cols * grid.tile**2
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    cores = os.cpu_count() or 1
     return {
+        "precision": result_precision(opts, bundle) or "fp32",
         "seconds": dt,
         "cpu_s": cpu,
+        "km2_per_s_per_core": res.total_pixels * 1e-4 / dt / cores,  # 10 m pixels
         **{k: round(v, 2) for k, v in res.timings.items()},
         "scene_px_per_s": res.total_pixels / dt,
         "tile_px_per_s": tiles / dt,
@@ -190,16 +211,22 @@ def main() -> None:
     ap.add_argument("--naive", action="store_true", help="also run the naive tile loop")
     ap.add_argument("--scaling", action="store_true", help="also local clusters of 1 and 2 workers")
     ap.add_argument("--model-batches", type=int, default=6)
+    ap.add_argument(
+        "--precisions", default="bf16,int8", help="reduced precisions to time model-only"
+    )
+    ap.add_argument("--e2e-fp32", action="store_true", help="also end-to-end in fp32")
+    ap.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--engine", default="inprocess", help=argparse.SUPPRESS)
     ap.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     model_args = ["--model", a.model] if a.model else []
     if a.case == "model":
-        print(json.dumps(case_model_only(a.model, a.model_batches, 8)))
+        print(json.dumps(case_model_only(a.model, a.model_batches, 8, a.precision)))
         return
     if a.case == "e2e":
-        print(json.dumps(case_end_to_end(a.scene, a.model, a.chunk_size, a.engine, a.workers)))
+        args = (a.scene, a.model, a.chunk_size, a.engine, a.workers, a.precision)
+        print(json.dumps(case_end_to_end(*args)))
         return
     if a.case == "naive":
         print(json.dumps(case_naive(a.scene, a.model)))
@@ -215,15 +242,20 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "command": " ".join(["python", *sys.argv]),
     }
-    result["model_only"] = model = _sub(
-        "model", "--model-batches", str(a.model_batches), *model_args
-    )
-    chunk = ["--chunk-size", str(a.chunk_size)]
-    result["end_to_end"] = e2e = _sub("e2e", a.scene, *chunk, *model_args)
+    batches = ["--model-batches", str(a.model_batches)]
+    result["model_only"] = model = _sub("model", *batches, *model_args)
     ceiling = model["tile_px_per_s"]
+    for p in filter(None, a.precisions.split(",")):
+        result[f"model_only_{p}"] = m = _sub("model", *batches, "--precision", p, *model_args)
+        result[f"model_only_{p}_vs_fp32"] = round(m["tile_px_per_s"] / ceiling, 3)
+    chunk = ["--chunk-size", str(a.chunk_size)]
+    result["end_to_end"] = e2e = _sub("e2e", a.scene, *chunk, "--precision", "auto", *model_args)
+    used = result.get(f"model_only_{e2e['precision']}", model)
     result["e2e_vs_model_only_tile_px"] = round(e2e["tile_px_per_s"] / ceiling, 3)
     result["e2e_scene_px_vs_model_only_px"] = round(e2e["scene_px_per_s"] / ceiling, 3)
-    result["cpu_budget"] = cpu_budget(model, e2e, os.cpu_count() or 1)
+    result["cpu_budget"] = cpu_budget(used, e2e, os.cpu_count() or 1)  # type: ignore[arg-type]
+    if a.e2e_fp32:
+        result["end_to_end_fp32"] = _sub("e2e", a.scene, *chunk, "--precision", "fp32", *model_args)
     if a.scaling:
         for n in (1, 2):
             args = [a.scene, *chunk, "--engine", "local", "--workers", str(n), *model_args]

@@ -272,8 +272,10 @@ def evaluate_scenes(
     device: str = "auto",
     prediction_name: str | None = None,
     tta: bool = False,
+    precision: str = "fp32",
 ) -> EvaluateResult:
-    """Classify each ``(scene, reference)`` with a bundle and sum the confusion matrices.
+    """Classify each ``(scene, reference)`` with a bundle and sum the confusion matrices
+    (in fp32 unless ``precision`` says otherwise: the model's own figures).
 
     This is how the figures of MODEL.md are measured: the full ``geoseg classify`` path (tiling,
     blending, the shipped bundle), not the training loop's shortcut. With ``prediction_name``
@@ -303,7 +305,13 @@ def evaluate_scenes(
                     scene,
                     Path(tmp) / f"{k:03d}",
                     model=bundle,
-                    options=Options(vectorize=False, confidence=False, device=device, tta=tta),
+                    options=Options(
+                        vectorize=False,
+                        confidence=False,
+                        device=device,
+                        tta=tta,
+                        precision=precision,
+                    ),
                 ).classes
             part = confusion_rasters(predicted, reference, len(names), mapping)
             cm += part
@@ -312,7 +320,12 @@ def evaluate_scenes(
     result = _finish(cm, all_names, mapping, min_share, None, None, "")
     result.metrics["scenes"] = per_scene
     if bundle is not None:
-        result.metrics["model"] = {"path": str(bundle.path), "sha256": bundle.sha256, "tta": tta}
+        result.metrics["model"] = {
+            "path": str(bundle.path),
+            "sha256": bundle.sha256,
+            "tta": tta,
+            "precision": precision,
+        }
     else:
         result.metrics["prediction"] = prediction_name
     return write_outputs(

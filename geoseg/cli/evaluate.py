@@ -52,6 +52,12 @@ MinShare = Annotated[
 ]
 JsonPath = Annotated[Path | None, typer.Option("--json", help="Write metrics JSON.")]
 Png = Annotated[Path | None, typer.Option("--png", help="Write confusion-matrix PNG.")]
+EvalPrecision = Annotated[
+    str,
+    typer.Option(
+        "--precision", help="fp32 (the model's own figures), bf16, int8 or auto (as classify)."
+    ),
+]
 AreaEstimate = Annotated[
     bool,
     typer.Option(
@@ -75,6 +81,7 @@ def evaluate(
     png: Png = None,
     device: Device = "auto",
     tta: Tta = False,
+    precision: EvalPrecision = "fp32",
     area_estimate: AreaEstimate = False,
 ) -> None:
     """Agreement of a class raster (or a model over scenes) with a reference."""
@@ -103,6 +110,7 @@ def evaluate(
                 png,
                 device,
                 tta,
+                precision,
             )
         else:
             result, title = _pair(prediction, reference, mapping, min_share, json_path, png)
@@ -148,6 +156,7 @@ def _over_scenes(
     png: Path | None,
     device: str,
     tta: bool,
+    precision: str,
 ) -> tuple[EvaluateResult, str]:
     """A model (or the ``prediction_name`` file) over scene folders, and the table's title."""
     from geoseg.analysis.evaluate import evaluate_scenes
@@ -164,8 +173,10 @@ def _over_scenes(
         device=device,
         prediction_name=prediction_name,
         tta=tta,
+        precision=precision,
     )
-    what = prediction_name or f"model {model or 'default'}{', TTA' if tta else ''}"
+    extra = (", TTA" if tta else "") + (f", {precision}" if precision != "fp32" else "")
+    what = prediction_name or f"model {model or 'default'}{extra}"
     return result, f"{len(pairs)} scene(s), {what}"
 
 

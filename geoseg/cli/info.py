@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geoseg.cli.common import out, user_errors
+from geoseg.cli.common import out, print_precisions, user_errors
 
 Source = Annotated[
     str,
@@ -50,6 +50,7 @@ def _describe_bundle(path: Path) -> None:
     out.print(f"  levels:       {', '.join(spec.processing_levels)} (Sentinel-2 processing)")
     if spec.temperature != 1.0:
         out.print(f"  temperature:  {spec.temperature:g} (calibrated confidence)")
+    print_precisions(bundle)
     for key, value in {**spec.provenance, **spec.metrics}.items():
         out.print(f"  {key}: {value}")
     if spec.known_limits:

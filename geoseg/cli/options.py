@@ -26,6 +26,15 @@ Device = Annotated[str, _device]
 #: ``None``: as the training config says
 DeviceOverride = Annotated[str | None, _device]
 
+Precision = Annotated[
+    str,
+    typer.Option(
+        help="auto, fp32, bf16 or int8 (CPU; the bundle's int8.onnx). auto: the fastest "
+        "precision checked against fp32 for this model and processor (geoseg quantize), "
+        "else fp32; mixed precision on CUDA."
+    ),
+]
+
 # --- tiling (TilingOptions) -----------------------------------------------------------------------
 
 TileSize = Annotated[int | None, typer.Option(help="Tile size in pixels.")]

@@ -28,30 +28,32 @@ from geoseg.engine.local import ChunkKey, Job, process_chunk
 from geoseg.engine.predict import Predictor
 from geoseg.models.bundle import Bundle, bundle_from_bytes
 
-_PREDICTORS: dict[tuple[str, str, int, bool], Predictor] = {}
+#: the model as sent to workers: bundle.json text, weights, their hash, the int8 model if used
+Model = tuple[str, bytes, str, bytes | None]
+#: how a worker runs it: device, batch size, TTA, precision
+Runtime = tuple[str, int, bool, str]
+_PREDICTORS: dict[tuple[str, Runtime], Predictor] = {}
 _LOCK = threading.Lock()
 
 
-def _worker_predictor(
-    spec_json: str, weights: bytes, sha: str, device: str, batch: int, tta: bool
-) -> Predictor:
-    """The model of this worker process, built once per (weights, device, batch size, TTA)."""
-    key = (sha, device, batch, tta)
+def _worker_predictor(model: Model, runtime: Runtime) -> Predictor:
+    """The model of this worker process, built once per weights and runtime."""
+    spec_json, weights, sha, int8 = model
+    key = (sha, runtime)
     with _LOCK:
         if key not in _PREDICTORS:
-            bundle = bundle_from_bytes(spec_json, weights)
-            _PREDICTORS[key] = Predictor(bundle, device, batch, tta=tta)
+            bundle = bundle_from_bytes(spec_json, weights, int8)
+            device, batch, tta, precision = runtime
+            _PREDICTORS[key] = Predictor(bundle, device, batch, tta, precision)
         return _PREDICTORS[key]
 
 
-def _payload(value: tuple[str, bytes, str]) -> tuple[str, bytes, str]:
+def _payload(value: Model) -> Model:
     return value
 
 
-def _run_chunk(
-    job: Job, model: tuple[str, bytes, str], device: str, batch: int, tta: bool, key: ChunkKey
-) -> ChunkOutput:
-    return process_chunk(job, _worker_predictor(*model, device, batch, tta), key)
+def _run_chunk(job: Job, model: Model, runtime: Runtime, key: ChunkKey) -> ChunkOutput:
+    return process_chunk(job, _worker_predictor(model, runtime), key)
 
 
 def local_cluster(workers: int | None = None) -> LocalCluster:
@@ -96,25 +98,26 @@ class DaskEngine:
         max_in_flight: int | None = None,
         resources: dict[str, float] | None = None,
         tta: bool = False,
+        precision: str = "auto",
     ) -> None:
-        self.tta = tta
         self.client = client
         self.bundle = bundle
-        self.device = device
-        self.batch_size = batch_size
+        self.runtime: Runtime = (device, batch_size, tta, precision)
         workers = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
         self.max_in_flight = max_in_flight or 2 * workers
         self.resources = resources
 
     def outputs(self, job: Job, todo: Sequence[ChunkKey]) -> Iterator[ChunkOutput]:
         spec_json, weights = self.bundle.to_bytes()
+        # workers resolve "auto" themselves; send the int8 model whenever they may pick it
+        int8 = self.bundle.int8_model if self._may_use_int8() else None
         # A task, not scattered data: if the worker holding it dies, the scheduler recomputes it
         # (scattered data would be lost and every chunk depending on it cancelled). Its tens of
         # MB are sent once, on purpose: Dask's large-graph warning would only alarm users.
         with dask.config.set({"distributed.admin.large-graph-warning-threshold": "2GiB"}):
             model = self.client.submit(
                 _payload,
-                (spec_json, weights, self.bundle.sha256),
+                (spec_json, weights, self.bundle.sha256, int8),
                 pure=False,
                 key=f"geoseg-model-{self.bundle.model_hash}-{uuid.uuid4().hex[:8]}",
             )
@@ -134,9 +137,7 @@ class DaskEngine:
                     _run_chunk,
                     job,
                     model,
-                    self.device,
-                    self.batch_size,
-                    self.tta,
+                    self.runtime,
                     key,
                     key=f"geoseg-chunk-{run}-{key[0]}-{key[1]}",
                     **kwargs,
@@ -152,3 +153,7 @@ class DaskEngine:
             future.release()
             submit_next()
             yield out
+
+    def _may_use_int8(self) -> bool:
+        precision = self.runtime[3]
+        return precision == "int8" or (precision == "auto" and self.bundle.has_int8)

@@ -8,14 +8,27 @@ sums and turns them into classes and confidence.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
 from geoseg.core.blend import PartialSums
+from geoseg.engine.precision import resolve_precision
 from geoseg.models.bundle import Bundle
 from geoseg.models.fuse import fuse_batchnorm
 from geoseg.models.inputs import features
 from geoseg.tiling import Chunk, TileGrid, blend_window
+
+
+def int8_session(model: bytes) -> Any:
+    """An ONNX Runtime session of an int8 model, with as many threads as PyTorch uses."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -25,21 +38,27 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 class Predictor:
+    """``precision``: ``auto`` (see :mod:`geoseg.engine.precision`), ``fp32``, ``bf16`` (autocast)
+    or ``int8`` (the bundle's quantized ONNX model in ONNX Runtime, CPU only)."""
+
     def __init__(
         self,
         bundle: Bundle,
         device: str = "auto",
         batch_size: int = 8,
-        amp: bool | None = None,
         tta: bool = False,
+        precision: str = "auto",
     ) -> None:
         self.bundle = bundle
         self.tta = tta
         self.device = resolve_device(device)
         self.batch_size = batch_size
-        self.amp = (self.device.type == "cuda") if amp is None else amp
+        self.precision = resolve_precision(precision, self.device.type, bundle)
+        self.amp = self.precision in ("amp", "bf16")
         cuda_bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
-        self._amp_dtype = torch.bfloat16 if cuda_bf16 else torch.float16
+        bf16 = self.precision == "bf16" or cuda_bf16
+        self._amp_dtype = torch.bfloat16 if bf16 else torch.float16
+        self._session = int8_session(bundle.int8_model) if self.precision == "int8" else None
         self.network = fuse_batchnorm(bundle.network).to(self.device)
         if self.device.type == "cpu":
             self.network = self.network.to(memory_format=torch.channels_last)
@@ -118,6 +137,9 @@ class Predictor:
         return total / 8
 
     def _probabilities(self, tiles: torch.Tensor) -> torch.Tensor:
+        if self._session is not None:
+            (logits,) = self._session.run(None, {"features": tiles.contiguous().numpy()})
+            return torch.softmax(torch.from_numpy(logits) / self.bundle.spec.temperature, dim=1)
         tiles = tiles.to(self.device, non_blocking=True)
         if self.device.type == "cpu":
             tiles = tiles.contiguous(memory_format=torch.channels_last)

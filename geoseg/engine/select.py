@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from geoseg.engine.precision import PRECISIONS
 from geoseg.errors import GeosegError, OptionError, out_of_range
 
 if TYPE_CHECKING:  # torch and Dask load only when an engine is chosen: options stay light
@@ -42,6 +43,7 @@ class ComputeOptions:
     workers: int | None = None  # local cluster size (default: one per core)
     gpu_resources: bool = False  # pin chunk tasks to workers started with --resources GPU=1
     resume: bool = True  # keep finished chunks beside the outputs until the run completes
+    precision: str = "auto"  # auto | fp32 | bf16 | int8 (geoseg.engine.precision)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -54,6 +56,12 @@ class ComputeOptions:
             )
         if not _DEVICE.match(self.device):
             raise out_of_range("device", self.device, "auto, cpu, cuda or cuda:N")
+        if self.precision not in PRECISIONS:
+            raise out_of_range("precision", self.precision, ", ".join(PRECISIONS))
+        if self.precision == "int8" and self.device.startswith(("cuda", "mps")):
+            raise OptionError(
+                "int8 runs on the CPU only", "--precision", "use --device cpu, or auto/bf16/fp32"
+            )
         if self.workers is not None and self.workers < 1:
             raise out_of_range("workers", self.workers, "1 or more (default: one per core)")
 
@@ -87,13 +95,21 @@ def open_engine(
 
     kind = engine_kind(compute, n_pixels)
     if kind == "inprocess":
-        yield InProcessEngine(Predictor(bundle, compute.device, batch_size, tta=tta))
+        yield InProcessEngine(
+            Predictor(bundle, compute.device, batch_size, tta=tta, precision=compute.precision)
+        )
         return
     from distributed import Client
 
     from geoseg.engine.dask import DaskEngine, local_cluster
 
-    resources = {"GPU": 1.0} if compute.gpu_resources else None
+    def on(client: Client) -> DaskEngine:
+        resources = {"GPU": 1.0} if compute.gpu_resources else None
+        device, precision = compute.device, compute.precision
+        return DaskEngine(
+            client, bundle, device, batch_size, resources=resources, tta=tta, precision=precision
+        )
+
     if kind == "dask":
         assert compute.dask_address  # ComputeOptions requires one for engine dask
         try:
@@ -105,9 +121,7 @@ def open_engine(
                 "check the address and that the scheduler is running",
             ) from exc
         with client:
-            yield DaskEngine(
-                client, bundle, compute.device, batch_size, resources=resources, tta=tta
-            )
+            yield on(client)
         return
     with local_cluster(compute.workers) as cluster, Client(cluster) as client:
-        yield DaskEngine(client, bundle, compute.device, batch_size, resources=resources, tta=tta)
+        yield on(client)

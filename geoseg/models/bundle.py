@@ -31,6 +31,8 @@ from geoseg.models.registry import build_model
 FORMAT_VERSION = 1
 SPEC_FILE = "bundle.json"
 WEIGHTS_FILE = "weights.safetensors"
+#: the network quantized to int8 (ONNX, QDQ), built by ``geoseg quantize``; optional
+INT8_FILE = "int8.onnx"
 DEFAULT_BUNDLE = Path(__file__).parent / "default"
 
 
@@ -52,6 +54,19 @@ class Normalization(BaseModel):
         return v
 
 
+class PrecisionCheck(BaseModel):
+    """How a reduced precision agreed with fp32 on validation scenes, measured on one kind of
+    processor (``geoseg quantize`` writes it; ``--precision auto`` reads it)."""
+
+    agreement: float  # share of valid pixels given fp32's class
+    oa_delta: float  # OA minus fp32's OA, points (agreement with the scenes' labels)
+    max_iou_delta: float  # largest |IoU - fp32's IoU| over the classes, points
+    scenes: list[str]
+    cpu_flags: list[str]  # instruction sets the runtime used (e.g. avx512_vnni)
+    sha256: str = ""  # of the precision's own model file (int8.onnx), if it has one
+    built_from: str = ""  # weights_sha256 the file was made from
+
+
 class BundleSpec(BaseModel):
     format_version: int = FORMAT_VERSION
     name: str
@@ -70,6 +85,8 @@ class BundleSpec(BaseModel):
     processing_levels: list[str] = Field(default_factory=lambda: ["L1C"])
     # what the model is known to get wrong, one plain sentence each (geoseg info shows them)
     known_limits: list[str] = Field(default_factory=list)
+    # reduced precisions checked against fp32 (bf16, int8), by name
+    precisions: dict[str, PrecisionCheck] = Field(default_factory=dict)
     provenance: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
 
@@ -139,6 +156,30 @@ class Bundle:
     def to_bytes(self) -> tuple[str, bytes]:
         """The bundle as (bundle.json text, safetensors bytes), for workers without its files."""
         return self.spec.model_dump_json(), (self.path / WEIGHTS_FILE).read_bytes()
+
+    @property
+    def has_int8(self) -> bool:
+        return "int8_model" in self.__dict__ or (self.path / INT8_FILE).is_file()
+
+    @cached_property
+    def int8_model(self) -> bytes:
+        """The int8 ONNX model, checked against the hash recorded for it (never unpickled)."""
+        check = self.spec.precisions.get("int8")
+        path = self.path / INT8_FILE
+        if check is None or not path.is_file():
+            raise BundleError(
+                "this bundle has no int8 model",
+                self.path,
+                "build one with geoseg quantize BUNDLE, or use --precision fp32 or bf16",
+            )
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != check.sha256 or check.built_from != self.sha256:
+            raise BundleError(
+                f"{INT8_FILE} does not match the weights or the hash recorded for it",
+                path,
+                "rebuild it with geoseg quantize BUNDLE",
+            )
+        return data
 
     @cached_property
     def network(self) -> nn.Module:
@@ -214,14 +255,22 @@ def load_bundle(path: str | Path | None = None) -> Bundle:
     return bundle
 
 
-def bundle_from_bytes(spec_json: str, weights: bytes) -> Bundle:
+def bundle_from_bytes(spec_json: str, weights: bytes, int8: bytes | None = None) -> Bundle:
     """A bundle sent over the wire (Dask workers): same checks as :func:`load_bundle`."""
     spec = BundleSpec.model_validate_json(spec_json)
     actual = hashlib.sha256(weights).hexdigest()
     if spec.weights_sha256 and spec.weights_sha256 != actual:
         raise BundleError("received weights do not match their hash", "bundle bytes", "retry")
     spec.weights_sha256 = actual
-    return Bundle(Path("<memory>"), spec, load(weights))
+    bundle = Bundle(Path("<memory>"), spec, load(weights))
+    if int8 is not None:
+        check = spec.precisions.get("int8")
+        if check is None or hashlib.sha256(int8).hexdigest() != check.sha256:
+            raise BundleError(
+                "received int8 model does not match its hash", "bundle bytes", "retry"
+            )
+        bundle.__dict__["int8_model"] = int8  # the cached_property's slot
+    return bundle
 
 
 def save_spec(path: str | Path, spec: BundleSpec) -> Bundle:

@@ -78,11 +78,14 @@ def chunk_fingerprint(
     extra: tuple[str, ...],
     tta: bool = False,
     probabilities: bool = False,
+    precision: str | None = None,
 ) -> str:
     """The fingerprint of a scene's chunks (its band files and masks); test-time augmentation
-    computes other chunks from the same weights, so it counts as another model."""
+    and a reduced precision compute other chunks from the same weights, so they count as
+    another model."""
     sources = [s.path for s in scene.bands.values()] + [m.path for m in scene.masks if m.path]
     model = f"{model_sha}+tta" if tta else model_sha
+    model += f"+{precision}" if precision else ""
     masks = tuple(m.describe() for m in scene.masks)
     return fingerprint(sources, model, grid, extra, masks, probabilities)
 
@@ -105,6 +108,18 @@ class ResultOptions(BaseModel):
     # None when off: runs without these keep the stats JSON and run key they had before them
     probabilities: bool | None = None
     quicklook: bool | None = None
+    precision: str | None = None  # bf16 or int8; None: fp32 (CUDA: mixed precision)
+
+
+def result_precision(opts: Options, bundle: Bundle) -> str | None:
+    """The reduced precision a run of ``bundle`` uses on this machine (``auto`` resolved), or
+    None for full precision (fp32; mixed precision on CUDA, as before precisions existed)."""
+    from geoseg.engine.precision import resolve_precision
+    from geoseg.engine.predict import resolve_device
+
+    device = resolve_device(opts.compute.device).type
+    used = resolve_precision(opts.compute.precision, device, bundle)
+    return None if used in ("fp32", "amp") else used
 
 
 def result_options(opts: Options, bundle: Bundle) -> ResultOptions:
@@ -123,6 +138,7 @@ def result_options(opts: Options, bundle: Bundle) -> ResultOptions:
         tta=opts.tiling.tta,
         probabilities=output.probabilities or None,
         quicklook=output.quicklook or None,
+        precision=result_precision(opts, bundle),
     )
 
 

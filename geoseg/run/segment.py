@@ -25,7 +25,13 @@ from geoseg.io import class_raster, cog, styles
 from geoseg.io.scene import Scene
 from geoseg.models.bundle import Bundle
 from geoseg.run.domain import assess
-from geoseg.run.identity import ModelRef, RunSummary, chunk_fingerprint, result_options
+from geoseg.run.identity import (
+    ModelRef,
+    RunSummary,
+    chunk_fingerprint,
+    result_options,
+    result_precision,
+)
 from geoseg.run.identity import source_identity as scene_identity
 from geoseg.run.options import Options
 from geoseg.run.paths import RunPaths
@@ -72,7 +78,13 @@ def run_segment(
     if opts.compute.resume:
         output = opts.output
         key = chunk_fingerprint(
-            scene, bundle.identity, grid, output.indices, opts.tiling.tta, output.probabilities
+            scene,
+            bundle.identity,
+            grid,
+            output.indices,
+            opts.tiling.tta,
+            output.probabilities,
+            result_precision(opts, bundle),
         )
         store = ChunkStore(paths.chunk_store(key), grid)
     masked, worker_s = _classify_chunks(scene, bundle, opts, grid, staged, area, store, progress)
@@ -199,7 +211,9 @@ def _classify_chunks(
     masked pixels and the workers' seconds per phase."""
     total = len(grid)
     progress("classify", 0, total)
-    job = Job(scene, grid, opts.output.indices, staged.probabilities is not None)
+    job = Job(
+        scene, grid, opts.output.indices, staged.probabilities is not None, len(bundle.classes)
+    )
     worker_s: dict[str, float] = {}
     masked = 0
     with ExitStack() as stack:

@@ -234,3 +234,14 @@ def _models_loaded() -> int:
     from geoseg.engine import dask as dask_engine
 
     return len(dask_engine._PREDICTORS)
+
+
+def test_int8_on_workers_matches_in_process(tmp_path: Path) -> None:
+    """The shipped model's int8 file travels to the workers with the bundle (its hash checked
+    there) and gives the in-process int8 classes."""
+    opts = {**SMALL, "precision": "int8", "workers": 1}
+    runs = [
+        _classes(geoseg.classify(BEIRUT, tmp_path / e, options=Options(engine=e, **opts)).classes)
+        for e in ("inprocess", "local")
+    ]
+    assert (runs[0] != runs[1]).mean() <= MAX_FLIPS
