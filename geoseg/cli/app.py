@@ -22,7 +22,12 @@ from geoseg.cli.classify import classify
 from geoseg.cli.common import set_debug
 from geoseg.cli.evaluate import EXAMPLES as EVALUATE_EXAMPLES
 from geoseg.cli.evaluate import evaluate
+from geoseg.cli.export import EXAMPLES as EXPORT_EXAMPLES
+from geoseg.cli.export import export
 from geoseg.cli.info import info
+from geoseg.cli.qgis import qgis_app
+from geoseg.cli.quantize import EXAMPLES as QUANTIZE_EXAMPLES
+from geoseg.cli.quantize import quantize
 from geoseg.cli.quicklook import EXAMPLES as QUICKLOOK_EXAMPLES
 from geoseg.cli.quicklook import quicklook
 from geoseg.cli.sample import EXAMPLES as SAMPLE_EXAMPLES
@@ -71,7 +76,10 @@ app.command()(info)
 app.command(epilog=TRAIN_EXAMPLES)(train)
 app.command(epilog=EVALUATE_EXAMPLES)(evaluate)
 app.command(epilog=CALIBRATE_EXAMPLES)(calibrate)
+app.command(epilog=QUANTIZE_EXAMPLES)(quantize)
 app.command(epilog=SAMPLE_EXAMPLES)(sample)
 app.command("area-estimate", epilog=AREA_ESTIMATE_EXAMPLES)(area_estimate)
 app.command(epilog=ZONAL_EXAMPLES)(zonal)
 app.command(epilog=CHANGE_EXAMPLES)(change)
+app.command(epilog=EXPORT_EXAMPLES)(export)
+app.add_typer(qgis_app, name="qgis")

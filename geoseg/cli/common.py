@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import signal
 import sys
 import threading
@@ -29,6 +30,7 @@ from rich.table import Table
 from geoseg.errors import GeosegError
 
 if TYPE_CHECKING:
+    from geoseg.models.bundle import Bundle
     from geoseg.run.results import Progress as Report
 
 out = Console()
@@ -91,9 +93,22 @@ def user_errors() -> Iterator[None]:
             signal.signal(signal.SIGTERM, previous)
 
 
+#: ``GEOSEG_PROGRESS=lines``: progress as plain lines on stderr for programs reading the pipe
+#: (the QGIS plugin), ``geoseg: progress: PHASE DONE/TOTAL`` at each step
+PROGRESS_ENV = "GEOSEG_PROGRESS"
+
+
+def _progress_lines(phase: str, done: int, total: int) -> None:
+    print(f"geoseg: progress: {phase} {done}/{total}", file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
 def progress_bars() -> Iterator[Report]:
-    """A bar per phase on stderr while a run works; nothing when stderr is not a terminal."""
+    """A bar per phase on stderr while a run works; nothing when stderr is not a terminal
+    (plain lines with ``GEOSEG_PROGRESS=lines``)."""
+    if os.environ.get(PROGRESS_ENV) == "lines":
+        yield _progress_lines
+        return
     with Progress(
         TextColumn("{task.description:<10}"),
         BarColumn(),
@@ -111,6 +126,20 @@ def progress_bars() -> Iterator[Report]:
             progress.update(tasks[phase], completed=done, total=total)
 
         yield report
+
+
+def print_precisions(bundle: Bundle) -> None:
+    """Each precision checked against fp32 (``geoseg quantize``), and what ``auto`` uses here."""
+    from geoseg.engine.precision import resolve_precision, validated
+
+    for name, c in bundle.spec.precisions.items():
+        verdict = "passes" if validated(bundle, name) else "not used by auto here"
+        out.print(
+            f"  {name + ':':<14}{100 * c.agreement:.2f} % of pixels as fp32, OA "
+            f"{c.oa_delta:+.2f}, largest IoU change {c.max_iou_delta:.2f} points ({verdict})",
+            highlight=False,
+        )
+    out.print(f"  precision:    auto = {resolve_precision('auto', 'cpu', bundle)} on this CPU")
 
 
 def names(text: str) -> list[str]:

@@ -36,6 +36,9 @@ class Job:
     grid: TileGrid
     extra_indices: tuple[str, ...] = ()
     probabilities: bool = False  # settle every class's percentage too (the probability COG)
+    #: the model's class count: chunks outside an area of interest are then not run but
+    #: settled empty (0: unknown, every chunk runs)
+    n_classes: int = 0
 
 
 @dataclass(frozen=True)
@@ -150,10 +153,13 @@ def run_chunks(
     assembler = Assembler(grid)
     keys = [(r, c) for r in range(grid.n_chunk_rows) for c in range(grid.n_chunk_cols)]
     stored = store.done() if store is not None else set()
+    outside = {k for k in keys if k not in stored and outside_area(job, k)}
     for key in keys:
         if key in stored:
             yield from assembler.add(store.load(*key))  # type: ignore[union-attr]
-    for out in engine.outputs(job, [k for k in keys if k not in stored]):
+        elif key in outside:
+            yield from assembler.add(empty_output(job, key))
+    for out in engine.outputs(job, [k for k in keys if k not in stored | outside]):
         if seconds is not None:
             for phase, value in out.seconds.items():
                 seconds[phase] = seconds.get(phase, 0.0) + value
@@ -162,6 +168,31 @@ def run_chunks(
         yield from assembler.add(out)
     if assembler.waiting:
         raise RuntimeError(f"{assembler.waiting} chunk cores were never completed")
+
+
+def outside_area(job: Job, key: ChunkKey) -> bool:
+    """Whether an area of interest leaves nothing to keep anywhere in the chunk's extent (its
+    tiles and their halo): every output of its tiles would be masked, so it is neither read
+    nor run (its neighbours' pixels it reaches are outside the area too)."""
+    if not job.n_classes:
+        return False
+    transform = job.scene.grid.transform
+    extent = job.grid.chunk(*key).extent
+    return any(m.excludes(transform, extent) for m in job.scene.masks)
+
+
+def empty_output(job: Job, key: ChunkKey) -> ChunkOutput:
+    """The output of a chunk outside the area of interest: nodata, its scene pixels masked."""
+    chunk = job.grid.chunk(*key)
+    shape = (int(chunk.read.height), int(chunk.read.width))
+    acc = np.zeros((job.n_classes, *shape), dtype=np.float32)
+    part = PartialSums(chunk, acc, acc[0].copy(), np.zeros(shape, dtype=bool))
+    if job.extra_indices:
+        core = (len(job.extra_indices), int(chunk.core.height), int(chunk.core.width))
+        part = replace(part, extra=np.full(core, np.nan, dtype=np.float32))
+    placed = job.grid.in_scene(chunk.core)
+    masked = 0 if placed is None else int(placed[0].height * placed[0].width)
+    return replace(settle(part, job.grid, {}, job.probabilities), masked=masked)
 
 
 def collect(results: Iterable[ChunkResult], grid: TileGrid) -> np.ndarray:

@@ -21,6 +21,8 @@ import rasterio
 from affine import Affine
 from rasterio.errors import RasterioError
 from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+from rasterio.windows import bounds as window_bounds
 
 from geoseg.errors import InputError
 from geoseg.io.grid import Grid
@@ -66,6 +68,15 @@ class MaskSource:
         assert self.shapes is not None
         geom = from_wkb(self.shapes)
         return rasterize([(geom, 1)], out_shape=shape, transform=transform, dtype="uint8")
+
+    def excludes(self, transform: Affine, window: Window) -> bool:
+        """Whether this mask keeps nothing in ``window`` (a keep area's polygons miss it): its
+        chunk needs no reading and no model. A raster mask cannot tell without reading."""
+        if not (self.keep and self.shapes is not None):
+            return False
+        from shapely import box, from_wkb
+
+        return not from_wkb(self.shapes).intersects(box(*window_bounds(window, transform)))
 
     def masked(self, values: np.ndarray) -> np.ndarray:
         """Boolean mask (True = masked) from raw values of this band."""

@@ -16,10 +16,13 @@ COMMANDS = [
     "info",
     "train",
     "evaluate",
+    "quantize",
     "sample",
     "area-estimate",
     "zonal",
     "change",
+    "export",
+    "qgis",
 ]
 
 

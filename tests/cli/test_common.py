@@ -73,6 +73,20 @@ def test_progress_bars_stay_silent_without_a_terminal(capsys: pytest.CaptureFixt
     assert capsys.readouterr().err == ""
 
 
+def test_progress_lines_for_programs_reading_the_pipe(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``GEOSEG_PROGRESS=lines`` (the QGIS plugin): one plain line per report on stderr."""
+    monkeypatch.setenv("GEOSEG_PROGRESS", "lines")
+    with progress_bars() as report:
+        report("classify", 1, 4)
+        report("write", 0, 1)
+    assert capsys.readouterr().err.splitlines() == [
+        "geoseg: progress: classify 1/4",
+        "geoseg: progress: write 0/1",
+    ]
+
+
 def test_names() -> None:
     assert names(" ndvi, NDWI,,") == ["NDVI", "NDWI"]
     assert names("") == []

@@ -63,3 +63,40 @@ def test_scene_edges_are_classified_like_the_same_pixels_inside_a_larger_scene(
             abs((sub[edge][valid] == k).mean() - (ref[edge][valid] == k).mean()) for k in range(9)
         ]
         assert max(shift) <= 0.03, f"{side}: class {int(np.argmax(shift))} {max(shift):.3f}"
+
+
+def test_chunks_outside_an_area_of_interest_are_not_run_and_change_nothing(
+    bundle_dir: Path,
+) -> None:
+    """An --aoi in one corner: chunks whose tiles cannot reach it are settled empty without
+    reading or running them, and the class raster is the one of running every chunk."""
+    from dataclasses import replace
+
+    from shapely.geometry import box
+
+    from geoseg.engine.local import InProcessEngine, Job, collect, run_chunks
+    from geoseg.engine.predict import Predictor
+    from geoseg.io.reader import open_scene
+    from geoseg.tiling import TileGrid, edge_margin
+
+    plain = open_scene(BEIRUT)
+    left, top = plain.grid.transform * (0, 0)
+    area = box(left + 1000, top - 1500, left + 3000, top - 800)  # ~200 x 70 px near the top left
+    scene = open_scene(BEIRUT, bbox=area.bounds, bbox_crs=plain.grid.crs)
+    grid = TileGrid(*scene.shape, 128, 16, 1, edge_margin(128, 16))
+    bundle = load_bundle(bundle_dir)
+    ran: list[tuple[int, int]] = []
+
+    class Counting(InProcessEngine):
+        def outputs(self, job: Job, todo: list[tuple[int, int]]):  # type: ignore[no-untyped-def]
+            ran.extend(todo)
+            return super().outputs(job, todo)
+
+    engine = Counting(Predictor(bundle, "cpu", precision="fp32"))
+    job = Job(scene, grid, n_classes=len(bundle.classes))
+    skipped = collect(run_chunks(job, engine), grid)
+    n_ran, ran[:] = len(ran), []
+    everything = collect(run_chunks(replace(job, n_classes=0), engine), grid)
+    assert n_ran < len(ran) // 4  # most chunks were never run
+    np.testing.assert_array_equal(skipped, everything)
+    assert (skipped != NODATA).sum() > 0.9 * 200 * 70
