@@ -251,6 +251,9 @@ def test_qgis_process_runs_change_headless(tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
     env |= {"QGIS_CUSTOM_CONFIG_PATH": str(tmp_path / "config")}
     env |= {"XDG_RUNTIME_DIR": str(tmp_path / "runtime")}
+    # QGIS's embedded Python takes its home from the first python3 on PATH: a pyenv or venv
+    # python there hides the system one QGIS was built with (its qgis module, SIP: a crash)
+    env["PATH"] = os.pathsep.join([str(Path(exe).parent), env.get("PATH", "")])
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
