@@ -233,12 +233,16 @@ def main() -> None:
         return
     import torch
 
+    from geoseg.engine.precision import cpu_flags
+
     result: dict[str, object] = {
         "scene": a.scene,
         "shape": _shape(a.scene),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, torch threads "
         f"{torch.get_num_threads()}, GPU: "
         + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"),
+        # reduced precision pays only with these instructions (and `auto` looks for them)
+        "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx_vnni"))),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "command": " ".join(["python", *sys.argv]),
     }
