@@ -1,0 +1,84 @@
+"""Where the CPU goes in one ``geoseg.classify`` run, by pipeline phase (issue 14: profile first).
+
+py-spy samples every Python thread (the reader thread too); this script runs the classification
+and folds py-spy's raw stacks into phases:
+
+    pip install py-spy
+    py-spy record --rate 50 --format raw -o build/prof.txt -- \\
+        python bench/phase_profile.py run bench/data/s4096.tif [--precision fp32]
+    python bench/phase_profile.py phases build/prof.txt
+
+Shares are of Python-thread samples: PyTorch's own worker threads are invisible to py-spy, so the
+model's share of CPU time is larger than shown (bench/run_bench.py has the CPU seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+#: phase → substrings of a stack that put a sample in it; the first phase that matches wins
+PHASES: list[tuple[str, tuple[str, ...]]] = [
+    ("imports", ("_find_and_load",)),
+    ("model forward", ("UnetASPP.forward", "InferenceSession.run")),
+    ("softmax", ("Predictor._probabilities",)),
+    ("blend tiles into the chunk", ("Predictor.predict_chunk",)),
+    ("settle (argmax, confidence)", ("settle (",)),
+    ("read: GDAL decode + scale", ("Scene.read (",)),
+    ("read: mirror past the edge", ("Scene.read_mirrored",)),
+    ("model input (indices, normalise)", ("Predictor.features",)),
+    ("extra index rasters", ("indices.py",)),
+    ("masks", ("read_mask",)),
+    ("domain check", ("band_medians", "assess (")),
+    ("polygons", ("run_vectorize", "polygonize.py")),
+    ("COG writing", ("cog.py", "_write_rasters")),
+    ("statistics", ("summarize",)),
+]
+
+
+def run(scene: str, precision: str) -> None:
+    import geoseg
+
+    bundle = geoseg.load_bundle(None)
+    opts = geoseg.Options(resume=False, precision=precision)
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        res = geoseg.classify(scene, out, model=bundle, options=opts)
+        print(f"{time.perf_counter() - t0:.1f} s", {k: round(v, 2) for k, v in res.timings.items()})
+
+
+def phases(raw: Path) -> Counter[str]:
+    """Samples per phase from py-spy's ``--format raw`` output (``frame;frame;… count``)."""
+    counts: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        phase = next((name for name, keys in PHASES if any(k in stack for k in keys)), None)
+        counts[phase or "other: " + stack.split(";")[-1].split(" (")[0]] += int(n)
+    return counts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = ap.add_subparsers(dest="what", required=True)
+    r = sub.add_parser("run", help="classify SCENE once (under py-spy)")
+    r.add_argument("scene")
+    r.add_argument("--precision", default="fp32")
+    p = sub.add_parser("phases", help="fold a py-spy raw profile into phases")
+    p.add_argument("profile", type=Path)
+    p.add_argument("--top", type=int, default=20)
+    a = ap.parse_args()
+    if a.what == "run":
+        run(a.scene, a.precision)
+        return
+    counts = phases(a.profile)
+    total = sum(counts.values())
+    print(f"{total} samples")
+    for name, n in counts.most_common(a.top):
+        print(f"{100 * n / total:5.1f} %  {name}")
+
+
+if __name__ == "__main__":
+    main()
