@@ -25,7 +25,8 @@ MIN_AGREEMENT = {"bf16": 0.995, "int8": 0.985}
 MAX_METRIC_DELTA = 0.5
 #: processor instructions that make each precision fast (any one of them)
 FAST_ON = {"bf16": ("avx512_bf16", "amx_bf16"), "int8": ("avx512_vnni", "avx_vnni", "amx_int8")}
-#: fastest first (bench/RESULTS.md: int8 ≈ 3.3 ×, bf16 ≈ 1.9 × fp32 on 2 EPYC cores)
+#: fastest first (bench/RESULTS.md 2026-11-29, model-only on 2 EPYC cores with AVX-512 BF16/VNNI:
+#: int8 1.94 ×, bf16 1.72 × fp32)
 _SPEED_ORDER = ("int8", "bf16")
 
 
