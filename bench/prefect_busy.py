@@ -9,8 +9,9 @@ off to see which writer the API requests collide with:
     python bench/prefect_busy.py --runs 300 --off late_runs
 
 Measured 2026-11-30 (2 cores, loaded by a training run), 300 sequential requests:
-all services on, 80 and 24 answered 503 in two runs; `--off late_runs`, none. The runs pile up unpicked (no
-worker), so every 5 s the late-runs service rewrites their states while the next request writes.
+all services on, 80 and 24 answered 503 in two runs; `--off late_runs`, none. The runs pile
+up unpicked (no worker), so every 5 s the late-runs service rewrites their states while the next
+request writes.
 """
 
 from __future__ import annotations
