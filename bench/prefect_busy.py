@@ -49,7 +49,8 @@ def main() -> None:
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="prefect-busy-"))
-    url = f"http://127.0.0.1:{free_port()}/api"
+    port = str(free_port())
+    url = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,
         "PREFECT_HOME": str(home),
@@ -59,10 +60,9 @@ def main() -> None:
         **{f"PREFECT_SERVER_SERVICES_{name.upper()}_ENABLED": "false" for name in args.off},
     }
     log_path = home / "server.log"
-    host, port = url.split("//")[1].split("/")[0].split(":")
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [PREFECT, "server", "start", "--host", host, "--port", port],
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", port],
             env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
@@ -71,6 +71,8 @@ def main() -> None:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
+                if server.poll() is not None:
+                    raise SystemExit(f"prefect server exited; see {log_path}") from None
                 time.sleep(1)
         for cmd in (
             ["work-pool", "create", "geoseg-cpu", "--type", "process"],
