@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from qgis.core import (
     QgsMapLayer,
@@ -15,6 +15,8 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
     QgsProcessingUtils,
 )
 from qgis.PyQt.QtGui import QIcon
@@ -23,7 +25,13 @@ from . import runner
 from .provider import PLUGIN_DIR, executable
 
 LOAD_OUTPUTS = "LOAD_OUTPUTS"
+MIN_AREA = "MIN_AREA"
+OUTPUT_FOLDER = "OUTPUT_FOLDER"
 HELP_URL = "https://example.invalid/geoseg#in-qgis"
+#: ``processAlgorithm``'s argument types, short so that the overrides fit on one line
+Params: TypeAlias = dict[str, Any]
+Context: TypeAlias = QgsProcessingContext
+Feedback: TypeAlias = QgsProcessingFeedback
 #: where the executable is set in QGIS
 SETTING_PATH = "Settings ▸ Options ▸ Processing ▸ Providers ▸ geoseg ▸ geoseg executable"
 
@@ -88,12 +96,36 @@ class GeosegAlgorithm(QgsProcessingAlgorithm):
     def flags(self) -> Any:
         return super().flags() | QgsProcessingAlgorithm.FlagCanCancel
 
+    # --- parameters more than one algorithm has ---------------------------------------------
+
+    def add_min_area_parameter(self, description: str, default: float) -> None:
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                MIN_AREA,
+                description,
+                type=QgsProcessingParameterNumber.Double,
+                defaultValue=default,
+                minValue=0.0,
+            )
+        )
+
+    def min_area_args(self, parameters: dict[str, Any], context: QgsProcessingContext) -> list[str]:
+        return ["--min-area", number(self.parameterAsDouble(parameters, MIN_AREA, context))]
+
     def add_load_parameter(self) -> None:
         self.addParameter(
             QgsProcessingParameterBoolean(
                 LOAD_OUTPUTS, "Open the outputs in the project (styled)", defaultValue=True
             )
         )
+
+    def add_output_folder_parameters(self) -> None:
+        """The "open the outputs" switch and the output folder, last in the dialog."""
+        self.add_load_parameter()
+        self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT_FOLDER, "Output folder"))
+
+    def output_folder(self, parameters: dict[str, Any], context: QgsProcessingContext) -> Path:
+        return Path(self.parameterAsString(parameters, OUTPUT_FOLDER, context))
 
     # --- running geoseg --------------------------------------------------------------------
 
@@ -167,6 +199,11 @@ class GeosegAlgorithm(QgsProcessingAlgorithm):
         details = QgsProcessingContext.LayerDetails(name, context.project(), output, hint)
         details.setPostProcessor(_Style.create(str(qml) if qml else None, name))
         context.addLayerToLoadOnCompletion(uri, details)
+
+
+def raster_path(layer: Any) -> str:
+    """The file behind a raster layer (GDAL's URI without options)."""
+    return str(layer.source()).split("|")[0]
 
 
 def extra_args(text: str) -> list[str]:

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeedback,
     QgsProcessingOutputFile,
     QgsProcessingOutputRasterLayer,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
 
-from .base import GeosegAlgorithm, number
+from .base import OUTPUT_FOLDER, Context, Feedback, GeosegAlgorithm, Params, raster_path
 
 BEFORE = "BEFORE"
 AFTER = "AFTER"
-MIN_AREA = "MIN_AREA"
-OUTPUT_FOLDER = "OUTPUT_FOLDER"
 
 CHANGE = "CHANGE"
 POLYGONS = "POLYGONS"
@@ -38,11 +31,6 @@ FILES = {
 }
 STYLE = "change_classes.qml"
 LAYER = "change"
-
-
-def raster_path(layer: Any) -> str:
-    """The file behind a raster layer (GDAL's URI without options)."""
-    return str(layer.source()).split("|")[0]
 
 
 class ChangeAlgorithm(GeosegAlgorithm):
@@ -64,35 +52,21 @@ class ChangeAlgorithm(GeosegAlgorithm):
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         self.addParameter(QgsProcessingParameterRasterLayer(BEFORE, "Class map, before"))
         self.addParameter(QgsProcessingParameterRasterLayer(AFTER, "Class map, after"))
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                MIN_AREA,
-                "Minimum change polygon area (ha)",
-                type=QgsProcessingParameterNumber.Double,
-                defaultValue=0.0,
-                minValue=0.0,
-            )
-        )
-        self.add_load_parameter()
-        self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT_FOLDER, "Output folder"))
+        self.add_min_area_parameter("Minimum change polygon area (ha)", 0.0)
+        self.add_output_folder_parameters()
         self.addOutput(QgsProcessingOutputRasterLayer(CHANGE, "From-to change"))
         self.addOutput(QgsProcessingOutputVectorLayer(POLYGONS, "Change polygons"))
         self.addOutput(QgsProcessingOutputFile(MATRIX, "Transition matrix (CSV, ha)"))
         self.addOutput(QgsProcessingOutputFile(MATRIX_JSON, "Transition matrix (JSON)"))
 
-    def processAlgorithm(
-        self,
-        parameters: dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> dict[str, Any]:
+    def processAlgorithm(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
         before = self.parameterAsRasterLayer(parameters, BEFORE, context)
         after = self.parameterAsRasterLayer(parameters, AFTER, context)
         if before is None or after is None:
             raise QgsProcessingException("give two class rasters (before and after)")
-        out = Path(self.parameterAsString(parameters, OUTPUT_FOLDER, context))
+        out = self.output_folder(parameters, context)
         args = ["change", raster_path(before), raster_path(after), "--output", str(out)]
-        args += ["--min-area", number(self.parameterAsDouble(parameters, MIN_AREA, context))]
+        args += self.min_area_args(parameters, context)
         self.run_geoseg(args, feedback)
         found = {key: out / name for key, name in FILES.items() if (out / name).is_file()}
         if CHANGE not in found:

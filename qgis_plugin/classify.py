@@ -18,19 +18,17 @@ from qgis.core import (
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
-    QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
     QgsProcessingParameterVectorLayer,
 )
 
 from . import runner
-from .base import GeosegAlgorithm, extra_args, number
+from .base import OUTPUT_FOLDER, Context, Feedback, GeosegAlgorithm, Params, extra_args, number
 
 SCENE = "SCENE"
 SCENE_FOLDER = "SCENE_FOLDER"
 MODEL = "MODEL"
-MIN_AREA = "MIN_AREA"
 SIMPLIFY = "SIMPLIFY"
 VECTORIZE = "VECTORIZE"
 CONFIDENCE = "CONFIDENCE"
@@ -41,7 +39,6 @@ TTA = "TTA"
 DEVICE = "DEVICE"
 OVERWRITE = "OVERWRITE"
 EXTRA = "EXTRA_OPTIONS"
-OUTPUT_FOLDER = "OUTPUT_FOLDER"
 
 CLASSES = "CLASSES"
 CONFIDENCE_RASTER = "CONFIDENCE_RASTER"
@@ -127,15 +124,7 @@ class ClassifyAlgorithm(GeosegAlgorithm):
                 optional=True,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                MIN_AREA,
-                "Minimum polygon area (ha)",
-                type=QgsProcessingParameterNumber.Double,
-                defaultValue=0.05,
-                minValue=0.0,
-            )
-        )
+        self.add_min_area_parameter("Minimum polygon area (ha)", 0.05)
         self.addParameter(
             QgsProcessingParameterNumber(
                 SIMPLIFY,
@@ -207,8 +196,7 @@ class ClassifyAlgorithm(GeosegAlgorithm):
                 )
             )
         )
-        self.add_load_parameter()
-        self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT_FOLDER, "Output folder"))
+        self.add_output_folder_parameters()
         self.addOutput(QgsProcessingOutputRasterLayer(CLASSES, "Land-cover classes"))
         self.addOutput(QgsProcessingOutputRasterLayer(CONFIDENCE_RASTER, "Confidence (%)"))
         self.addOutput(QgsProcessingOutputRasterLayer(PROBABILITIES_RASTER, "Probabilities (%)"))
@@ -224,20 +212,14 @@ class ClassifyAlgorithm(GeosegAlgorithm):
             return False, "Give either a scene file or a scene folder (one of the two)."
         return super().checkParameterValues(parameters, context)
 
-    def processAlgorithm(
-        self,
-        parameters: dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> dict[str, Any]:
+    def processAlgorithm(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
         scene = self.parameterAsFile(parameters, SCENE, context) or self.parameterAsFile(
             parameters, SCENE_FOLDER, context
         )
         if not scene:
             raise QgsProcessingException("no scene: give a scene file or a scene folder")
-        out = Path(self.parameterAsString(parameters, OUTPUT_FOLDER, context))
-        args = ["classify", scene, "--out-dir", str(out)]
-        args += ["--min-area", number(self.parameterAsDouble(parameters, MIN_AREA, context))]
+        out = self.output_folder(parameters, context)
+        args = ["classify", scene, "--out-dir", str(out), *self.min_area_args(parameters, context)]
         args += ["--simplify", number(self.parameterAsDouble(parameters, SIMPLIFY, context))]
         model = self.parameterAsFile(parameters, MODEL, context)
         if model:

@@ -7,9 +7,7 @@ from typing import Any
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeedback,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
@@ -18,8 +16,7 @@ from qgis.core import (
     QgsProcessingParameterVectorLayer,
 )
 
-from .base import GeosegAlgorithm
-from .change import raster_path
+from .base import Context, Feedback, GeosegAlgorithm, Params, raster_path
 
 FIELDS = "FIELDS"
 RASTERS = "RASTERS"
@@ -86,12 +83,7 @@ class ZonalAlgorithm(GeosegAlgorithm):
         )
         self.addOutput(QgsProcessingOutputVectorLayer(TABLE, "Zonal statistics layer"))
 
-    def processAlgorithm(
-        self,
-        parameters: dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> dict[str, Any]:
+    def processAlgorithm(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
         fields, layer = self.parameterAsCompatibleSourceLayerPathAndLayerName(
             parameters, FIELDS, context, ["gpkg", "shp", "geojson"], "gpkg", feedback
         )
