@@ -215,6 +215,10 @@ def main() -> None:
         "--precisions", default="bf16,int8", help="reduced precisions to time model-only"
     )
     ap.add_argument("--e2e-fp32", action="store_true", help="also end-to-end in fp32")
+    ap.add_argument(
+        "--batch-sizes", default="", help="also model-only fp32 at these batch sizes (RSS, speed)"
+    )
+    ap.add_argument("--batch-size", type=int, default=8, help=argparse.SUPPRESS)
     ap.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--engine", default="inprocess", help=argparse.SUPPRESS)
@@ -222,7 +226,7 @@ def main() -> None:
     a = ap.parse_args()
     model_args = ["--model", a.model] if a.model else []
     if a.case == "model":
-        print(json.dumps(case_model_only(a.model, a.model_batches, 8, a.precision)))
+        print(json.dumps(case_model_only(a.model, a.model_batches, a.batch_size, a.precision)))
         return
     if a.case == "e2e":
         args = (a.scene, a.model, a.chunk_size, a.engine, a.workers, a.precision)
@@ -252,6 +256,8 @@ def main() -> None:
     for p in filter(None, a.precisions.split(",")):
         result[f"model_only_{p}"] = m = _sub("model", *batches, "--precision", p, *model_args)
         result[f"model_only_{p}_vs_fp32"] = round(m["tile_px_per_s"] / ceiling, 3)
+    for b in filter(None, a.batch_sizes.split(",")):
+        result[f"model_only_batch_{b}"] = _sub("model", *batches, "--batch-size", b, *model_args)
     chunk = ["--chunk-size", str(a.chunk_size)]
     result["end_to_end"] = e2e = _sub("e2e", a.scene, *chunk, "--precision", "auto", *model_args)
     used = result.get(f"model_only_{e2e['precision']}", model)

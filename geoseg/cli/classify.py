@@ -97,7 +97,7 @@ def classify(
     model: Model = None,
     tile_size: TileSize = None,
     overlap: Overlap = None,
-    batch_size: BatchSize = 8,
+    batch_size: BatchSize = None,
     chunk_size: ChunkSize = 2048,
     tta: Tta = False,
     device: Device = "auto",

@@ -39,7 +39,12 @@ Precision = Annotated[
 
 TileSize = Annotated[int | None, typer.Option(help="Tile size in pixels.")]
 Overlap = Annotated[int | None, typer.Option(help="Tile overlap in pixels.")]
-BatchSize = Annotated[int, typer.Option(help="Tiles per forward pass.")]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(
+        help="Tiles per forward pass (default: 4 on a CPU, 8 on a GPU; train: the config's)."
+    ),
+]
 ChunkSize = Annotated[int, typer.Option(help="Chunk core size in pixels (memory).")]
 Tta = Annotated[
     bool,

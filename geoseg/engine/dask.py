@@ -31,7 +31,7 @@ from geoseg.models.bundle import Bundle, bundle_from_bytes
 #: the model as sent to workers: bundle.json text, weights, their hash, the int8 model if used
 Model = tuple[str, bytes, str, bytes | None]
 #: how a worker runs it: device, batch size, TTA, precision
-Runtime = tuple[str, int, bool, str]
+Runtime = tuple[str, int | None, bool, str]
 _PREDICTORS: dict[tuple[str, Runtime], Predictor] = {}
 _LOCK = threading.Lock()
 
@@ -94,7 +94,7 @@ class DaskEngine:
         client: Client,
         bundle: Bundle,
         device: str = "auto",
-        batch_size: int = 8,
+        batch_size: int | None = None,
         max_in_flight: int | None = None,
         resources: dict[str, float] | None = None,
         tta: bool = False,

@@ -86,7 +86,11 @@ def engine_kind(compute: ComputeOptions, n_pixels: int) -> str:
 
 @contextmanager
 def open_engine(
-    compute: ComputeOptions, bundle: Bundle, n_pixels: int, batch_size: int, tta: bool = False
+    compute: ComputeOptions,
+    bundle: Bundle,
+    n_pixels: int,
+    batch_size: int | None,
+    tta: bool = False,
 ) -> Iterator[Engine]:
     """The engine the options ask for, open for the duration of the ``with`` block
     (``tta``: each tile's probabilities averaged over its 8 flips and rotations)."""

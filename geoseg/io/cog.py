@@ -49,7 +49,10 @@ class StagedRaster:
             "tiled": True,
             "blockxsize": BLOCK,
             "blockysize": BLOCK,
-            "compress": "deflate",
+            # staging only: the fastest codec GDAL has here (to_cog compresses the deliverable);
+            # deflate cost 4 CPU s more per full tile for the class and confidence rasters
+            "compress": "zstd",
+            "zstd_level": 1,
             "bigtiff": "if_safer",
         }
         self._ds = rasterio.open(path, "w", **profile)

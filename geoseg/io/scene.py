@@ -94,6 +94,7 @@ class Scene:
         h, w = int(window.height), int(window.width)
         out = np.empty((len(names), h, w), dtype=np.float32)
         valid = np.ones((h, w), dtype=bool)
+        bounded = True  # every value the raw numbers can take is plausible reflectance
         by_path: dict[str, list[tuple[int, BandSource]]] = {}
         for i, name in enumerate(names):
             src = self.bands[name]
@@ -109,6 +110,7 @@ class Scene:
                     path,
                     "the file is truncated or corrupt; download or export it again",
                 ) from exc
+            bounded = bounded and _bounded(raw.dtype, members)
             for (i, src), band in zip(members, raw, strict=True):
                 if src.nodata is not None:
                     valid &= band != src.nodata
@@ -117,8 +119,10 @@ class Scene:
                     out[i] += src.offset
         # NaN, inf and values no reflectance can have (a stray 3e38 in a float file, which would
         # overflow the network's input and spread NaN over the whole tile) make a pixel invalid.
-        with np.errstate(invalid="ignore"):
-            valid &= (np.abs(out) <= MAX_REFLECTANCE).all(axis=0)
+        # Integer bands whose whole range is plausible (uint16 DN × 1e-4) cannot hold them.
+        if not bounded:
+            with np.errstate(invalid="ignore"):
+                valid &= (np.abs(out) <= MAX_REFLECTANCE).all(axis=0)
         np.copyto(out, 0.0, where=~valid)  # invalid pixels (NaN too) read as 0
         return out, valid
 
@@ -221,3 +225,15 @@ class Scene:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _bounded(dtype: np.dtype, members: Sequence[tuple[int, BandSource]]) -> bool:
+    """Whether every value of an integer ``dtype`` scales to at most :data:`MAX_REFLECTANCE`."""
+    if dtype.kind not in "ui":
+        return False
+    info = np.iinfo(dtype)
+    return all(
+        max(abs(info.min * s.scale + s.offset), abs(info.max * s.scale + s.offset))
+        <= MAX_REFLECTANCE
+        for _, s in members
+    )

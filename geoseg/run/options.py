@@ -44,7 +44,7 @@ class TilingOptions:
     tile_size: int | None = None  # default: the bundle's
     overlap: int | None = None  # default: the bundle's
     chunk_size: int = 2048
-    batch_size: int = 8
+    batch_size: int | None = None  # default: the device's (engine/predict.py)
     tta: bool = False  # average each tile over its 8 flips/rotations (8 × the model's work)
 
     def __post_init__(self) -> None:
@@ -57,7 +57,7 @@ class TilingOptions:
             self._check_overlap(self.overlap, t if t is not None else MAX_TILE)
         if self.chunk_size < 1:
             raise _fail("chunk_size", self.chunk_size, "1 or more pixels")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise _fail("batch_size", self.batch_size, "1 or more tiles")
 
     @staticmethod
