@@ -51,3 +51,25 @@ def test_a_value_no_reflectance_can_have_is_invalid(tmp_path: Path) -> None:
     reflectance, valid = open_scene(path, scale=1.0).read(Window(0, 0, 5, 3), ["B02", "B04"])
     assert not valid[1, 3] and not valid[0, 0] and valid.sum() == 13
     assert np.isfinite(reflectance).all() and reflectance[:, ~valid].max() == 0
+
+
+def test_integer_bands_that_can_exceed_reflectance_are_still_checked(tmp_path: Path) -> None:
+    """uint16 DN × 1e-4 is always plausible and skips the check; the same file read at scale 1
+    (a wrong setting) can hold 60000 and must not reach the network as reflectance."""
+    data = np.full((4, 3, 5), 2000, dtype=np.uint16)
+    data[1, 2, 4] = 60000
+    profile = {
+        "driver": "GTiff", "width": 5, "height": 3, "count": 4, "dtype": "uint16",
+        "crs": "EPSG:32633", "transform": from_origin(500000, 4500000, 10, 10),
+    }  # fmt: skip
+    path = tmp_path / "dn.tif"
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(data)
+        ds.descriptions = ("B02", "B03", "B04", "B08")
+    win, names = Window(0, 0, 5, 3), ["B02", "B03"]
+    _, valid = open_scene(path, scale=1e-4).read(win, names)
+    assert valid.all()
+    _, valid = open_scene(path, scale=1.0).read(win, names)
+    assert valid.sum() == 0  # 2000 is no reflectance either
+    _, valid = open_scene(path, scale=0.01).read(win, names)
+    assert not valid[2, 4] and valid.sum() == 14
