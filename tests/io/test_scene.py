@@ -40,14 +40,7 @@ def test_a_value_no_reflectance_can_have_is_invalid(tmp_path: Path) -> None:
     data = np.full((4, 3, 5), 0.2, dtype=np.float32)
     data[2, 1, 3] = 3e38
     data[0, 0, 0] = -1e5
-    profile = {
-        "driver": "GTiff", "width": 5, "height": 3, "count": 4, "dtype": "float32",
-        "crs": "EPSG:32633", "transform": from_origin(500000, 4500000, 10, 10),
-    }  # fmt: skip
-    path = tmp_path / "stray.tif"
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(data)
-        ds.descriptions = ("B02", "B03", "B04", "B08")
+    path = _write(tmp_path / "stray.tif", data)
     reflectance, valid = open_scene(path, scale=1.0).read(Window(0, 0, 5, 3), ["B02", "B04"])
     assert not valid[1, 3] and not valid[0, 0] and valid.sum() == 13
     assert np.isfinite(reflectance).all() and reflectance[:, ~valid].max() == 0
@@ -58,14 +51,7 @@ def test_integer_bands_that_can_exceed_reflectance_are_still_checked(tmp_path: P
     (a wrong setting) can hold 60000 and must not reach the network as reflectance."""
     data = np.full((4, 3, 5), 2000, dtype=np.uint16)
     data[1, 2, 4] = 60000
-    profile = {
-        "driver": "GTiff", "width": 5, "height": 3, "count": 4, "dtype": "uint16",
-        "crs": "EPSG:32633", "transform": from_origin(500000, 4500000, 10, 10),
-    }  # fmt: skip
-    path = tmp_path / "dn.tif"
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(data)
-        ds.descriptions = ("B02", "B03", "B04", "B08")
+    path = _write(tmp_path / "dn.tif", data)
     win, names = Window(0, 0, 5, 3), ["B02", "B03"]
     _, valid = open_scene(path, scale=1e-4).read(win, names)
     assert valid.all()
@@ -73,3 +59,16 @@ def test_integer_bands_that_can_exceed_reflectance_are_still_checked(tmp_path: P
     assert valid.sum() == 0  # 2000 is no reflectance either
     _, valid = open_scene(path, scale=0.01).read(win, names)
     assert not valid[2, 4] and valid.sum() == 14
+
+
+def _write(path: Path, data: np.ndarray) -> Path:
+    """A 4-band GeoTIFF (B02, B03, B04, B08) of ``data``'s dtype."""
+    profile = {
+        "driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": 4,
+        "dtype": data.dtype.name, "crs": "EPSG:32633",
+        "transform": from_origin(500000, 4500000, 10, 10),
+    }  # fmt: skip
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(data)
+        ds.descriptions = ("B02", "B03", "B04", "B08")
+    return path
