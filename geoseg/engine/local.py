@@ -114,9 +114,12 @@ def process_chunk(job: Job, predictor: Predictor, key: ChunkKey) -> ChunkOutput:
 
 class InProcessEngine:
     """Chunks in this process: a reader thread prepares the next ``prefetch`` chunks (GDAL and
-    numpy release the GIL) while the model runs on the current one."""
+    numpy release the GIL) while the model runs on the current one.
 
-    def __init__(self, predictor: Predictor, prefetch: int = 2) -> None:
+    One is enough: reading a chunk takes a seventh of its inference on a CPU, and each chunk
+    waiting costs ~250 MB (peak RSS 2.68 → 2.44 GB for 2 → 1, bench/RESULTS.md)."""
+
+    def __init__(self, predictor: Predictor, prefetch: int = 1) -> None:
         self.predictor = predictor
         self.prefetch = prefetch
 
