@@ -41,7 +41,7 @@ from geoseg.io import class_raster, gpkg, styles
 from geoseg.io.cog import StagedRaster
 from geoseg.io.grid import Grid, on_grid
 from geoseg.run.staging import commit, staging
-from geoseg.tiling import POLYGON_STRIP_PIXELS, STRIP_PIXELS
+from geoseg.tiling import STRIP_PIXELS, polygon_strip_rows
 
 CLASSES = "change_classes.tif"
 STYLE = "change_classes.qml"
@@ -209,7 +209,7 @@ def _write_polygons(b: ClassMap, stage: Path, min_area_ha: float) -> int:
     """Changed regions into the staged GeoPackage with their QGIS style; returns their count."""
     grid, n, names = b.grid, len(b.names), b.names
     path = stage / POLYGONS
-    strip_rows = min(4096, max(64, POLYGON_STRIP_PIXELS // grid.width))
+    strip_rows = polygon_strip_rows(grid.width)
     count, frames = 0, 0
     for batch, after_conf in _batches(stage, strip_rows):
         area_m2, _ = polygon_measures(batch.geometry, grid)

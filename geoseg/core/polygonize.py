@@ -133,7 +133,8 @@ def _shapes(labels: np.ndarray, r0: int) -> tuple[np.ndarray, np.ndarray]:
     coords: list[tuple[float, float]] = []
     ring_sizes: list[int] = []
     ring_owner: list[int] = []
-    shapes = features.shapes(labels, mask=labels > 0, connectivity=4)
+    down = Affine.translation(0, r0)
+    shapes = features.shapes(labels, mask=labels > 0, connectivity=4, transform=down)
     for i, (geom, value) in enumerate(shapes):
         ids.append(int(value))
         for ring in geom["coordinates"]:
@@ -143,7 +144,6 @@ def _shapes(labels: np.ndarray, r0: int) -> tuple[np.ndarray, np.ndarray]:
     if not ids:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
     xy = np.asarray(coords, dtype=np.float64)
-    xy[:, 1] += r0
     rings = shapely.linearrings(xy, indices=np.repeat(np.arange(len(ring_sizes)), ring_sizes))
     return np.asarray(ids, dtype=np.int64), shapely.polygons(rings, indices=ring_owner)
 

@@ -49,8 +49,8 @@ class StagedRaster:
             "tiled": True,
             "blockxsize": BLOCK,
             "blockysize": BLOCK,
-            # staging only: the fastest codec GDAL has here (to_cog compresses the deliverable);
-            # deflate cost 4 CPU s more per full tile for the class and confidence rasters
+            # staging only (to_cog compresses the deliverable): on a 10240² raster, staging and
+            # COG copy took 6.4 s (classes) and 7.6 s (confidence) against 7.9 and 10.6 with deflate
             "compress": "zstd",
             "zstd_level": 1,
             "bigtiff": "if_safer",

@@ -14,7 +14,7 @@ from geoseg.io import gpkg, styles
 from geoseg.run.options import OutputOptions
 from geoseg.run.paths import RunPaths
 from geoseg.run.results import Progress, Segmentation, Vectors
-from geoseg.tiling import POLYGON_STRIP_PIXELS
+from geoseg.tiling import polygon_strip_rows
 
 COLUMNS = ("class_id", "class_name", "area_m2", "area_ha", "perimeter_m", "pixels", "confidence")
 
@@ -41,7 +41,7 @@ def run_vectorize(
     simplify_px = output.simplify_m / (px_area**0.5) if output.simplify_m else 0.0
     names = {c.id: c.name for c in seg.class_info}
     counts = [0] * len(seg.class_info)
-    strip = min(4096, max(64, POLYGON_STRIP_PIXELS // grid.width))
+    strip = polygon_strip_rows(grid.width)
     total = -(-grid.height // strip)
     progress("vectorize", 0, total)
     wrote = False
