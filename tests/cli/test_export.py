@@ -14,6 +14,9 @@ from tests.cli.conftest import assert_clean_failure, invoke
 
 ort = pytest.importorskip("onnxruntime")
 
+# each test exports the network to ONNX (seconds): kept out of the quick local loop
+pytestmark = pytest.mark.slow
+
 
 def test_export_onnx(bundle_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "model.onnx"

@@ -65,6 +65,7 @@ def test_scene_edges_are_classified_like_the_same_pixels_inside_a_larger_scene(
         assert max(shift) <= 0.03, f"{side}: class {int(np.argmax(shift))} {max(shift):.3f}"
 
 
+@pytest.mark.slow  # several whole runs (seconds)
 def test_chunks_outside_an_area_of_interest_are_not_run_and_change_nothing(
     bundle_dir: Path,
 ) -> None:

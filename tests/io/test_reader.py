@@ -62,6 +62,7 @@ def test_same_classes_from_geotiff_safe_zip_and_stac(
         assert result.masked_pixels == 0
 
 
+@pytest.mark.slow  # several whole runs (seconds)
 def test_masked_pixels_become_nodata_and_leave_the_statistics(
     bundle: Bundle, tmp_path: Path, l2a_safe: Path
 ) -> None:

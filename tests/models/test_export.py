@@ -23,6 +23,9 @@ from tests.conftest import DATA
 
 ort = pytest.importorskip("onnxruntime")
 
+# each test exports the network to ONNX (seconds): kept out of the quick local loop
+pytestmark = pytest.mark.slow
+
 VAL = DATA / "val"
 #: a full tile of Hong Kong (city, sea, hills) and all of Norcia padded with no data (DN 0)
 TILES = [("oscd_hongkong_20180323", Window(0, 0, 512, 512)), ("oscd_norcia_20171018", None)]

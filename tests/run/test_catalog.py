@@ -94,6 +94,7 @@ def test_missing_catalogue(tmp_path: Path) -> None:
         load_catalog(tmp_path / "nope.yaml")
 
 
+@pytest.mark.slow  # several whole runs (seconds)
 def test_done_only_with_same_inputs_model_options_and_all_outputs(
     tmp_path: Path, bundle_dir: Path
 ) -> None:
