@@ -82,10 +82,17 @@ def required_bands(names: Sequence[str]) -> list[str]:
     return out
 
 
-def compute(names: Sequence[str], bands: Mapping[str, Array], valid: Array) -> Array:
-    """Stack the named indices ``(len(names), h, w)`` float32; 0 where ``valid`` is False."""
-    shape = valid.shape
-    out = np.zeros((len(names), *shape), dtype=np.float32)
+def compute(
+    names: Sequence[str], bands: Mapping[str, Array], valid: Array, out: Array | None = None
+) -> Array:
+    """Stack the named indices ``(len(names), h, w)`` float32; 0 where ``valid`` is False.
+
+    ``out`` (float32, that shape) receives them in place: the model input's own channels."""
+    shape = (len(names), *valid.shape)
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 {shape}, got {out.dtype} {out.shape}")
     for k, name in enumerate(names):
         idx = get(name)
         value = idx.formula(*(bands[b] for b in idx.bands))

@@ -32,6 +32,20 @@ def test_zero_denominator_and_nodata_give_zero_not_nan() -> None:
     assert (out[:, 0, 1] == 0).all()  # invalid pixel propagates as 0
 
 
+def test_indices_fill_a_given_array_in_place() -> None:
+    """The model input's index channels are written where they live (no temporary stack), every
+    pixel overwritten: stale values and NaN in the buffer never survive."""
+    b = _bands(B04=[0.1, 0.2, 0.3], B08=[0.5, 0.2, 0.1], B03=[0.3, 0.1, 0.2])
+    valid = np.array([[True, False, True]])
+    buf = np.full((3, 1, 3), np.nan, dtype=np.float32)
+    got = indices.compute(["NDVI", "NDWI"], b, valid, out=buf[1:])
+    assert got is not None and np.shares_memory(got, buf)
+    np.testing.assert_array_equal(buf[1:], indices.compute(["NDVI", "NDWI"], b, valid))
+    assert np.isnan(buf[0]).all()  # nothing written outside
+    with pytest.raises(ValueError, match="float32"):
+        indices.compute(["NDVI"], b, valid, out=np.zeros((2, 1, 3), dtype=np.float32))
+
+
 def test_evi_is_clipped_to_its_range() -> None:
     # denominator close to zero: N + 6R - 7.5B + 1 = 1e-4
     b = _bands(B08=[0.5], B04=[0.0], B02=[(1.5 - 1e-4) / 7.5])

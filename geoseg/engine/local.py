@@ -60,22 +60,31 @@ class Engine(Protocol):
 def prepare(
     scene: Scene, predictor: Predictor, chunk: Chunk, extra_indices: Sequence[str] = ()
 ) -> Prepared:
-    """Read a chunk's window once and derive model input and any extra index channels."""
+    """Read a chunk's window once and derive model input and any extra index channels.
+
+    The model's bands are read straight into the model input and normalised there; bands only
+    the indices need sit in front of them in the same buffer, so nothing is copied."""
+    spec = predictor.bundle.spec
     names = predictor.bundle.read_bands
     names += [b for b in indices.required_bands(extra_indices) if b not in names]
+    order = [*names[len(spec.bands) :], *spec.bands]  # ... then the index channels
+    n_other = len(order) - len(spec.bands)
+    eh, ew = int(chunk.extent.height), int(chunk.extent.width)
+    buf = np.empty((len(order) + len(spec.indices), eh, ew), dtype=np.float32)
     t0 = time.perf_counter()
     # the whole extent: tiles reaching past the scene (or its margin) see the scene mirrored
-    reflectance, seen, inside = scene.read_mirrored(chunk.extent, names)
+    reflectance, seen, inside = scene.read_mirrored(chunk.extent, order, out=buf[: len(order)])
     t1 = time.perf_counter()
-    x = predictor.features(reflectance[: len(predictor.bundle.read_bands)], seen)
+    named = dict(zip(order, reflectance, strict=True))
     rh, rw = int(chunk.read.height), int(chunk.read.width)
     valid = (seen & inside)[:rh, :rw]
     extra = None
-    if extra_indices:
+    if extra_indices:  # from the raw reflectance, before it is normalised in place
         h, w = int(chunk.core.height), int(chunk.core.width)
-        named = {n: reflectance[i][:h, :w] for i, n in enumerate(names)}
-        extra = indices.compute(extra_indices, named, valid[:h, :w])
+        core = {n: band[:h, :w] for n, band in named.items()}
+        extra = indices.compute(extra_indices, core, valid[:h, :w])
         extra[:, ~valid[:h, :w]] = np.nan
+    x = predictor.complete_features(buf[n_other:], named, seen)
     seconds = {"read_s": t1 - t0, "indices_s": time.perf_counter() - t1}
     return Prepared(chunk, x, valid, extra, seconds, scene.read_mask_mirrored(chunk.read))
 

@@ -8,6 +8,7 @@ sums and turns them into classes and confidence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from geoseg.core.blend import PartialSums
 from geoseg.engine.precision import resolve_precision
 from geoseg.models.bundle import Bundle
 from geoseg.models.fuse import fuse_batchnorm
-from geoseg.models.inputs import features
+from geoseg.models.inputs import complete_features, features
 from geoseg.tiling import Chunk, TileGrid, blend_window
 
 
@@ -85,6 +86,13 @@ class Predictor:
         """Model input ``(channels, h, w)`` from reflectance of ``bundle.read_bands``."""
         spec = self.bundle.spec
         return features(reflectance, valid, spec.bands, spec.indices, self._mean, self._std)
+
+    def complete_features(
+        self, x: np.ndarray, named: Mapping[str, np.ndarray], valid: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`features` in place: ``x[:len(bands)]`` already holds the bands' reflectance."""
+        spec = self.bundle.spec
+        return complete_features(x, named, valid, spec.bands, spec.indices, self._mean, self._std)
 
     @torch.inference_mode()
     def predict_chunk(

@@ -84,15 +84,18 @@ class Scene:
             f"e.g. --bands {example} (the numbers are the file's band numbers)"
         )
 
-    def read(self, window: Window, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def read(
+        self, window: Window, names: Sequence[str], out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Reflectance ``(len(names), h, w)`` float32 and a validity mask ``(h, w)`` for a window.
 
         A pixel is valid when every requested band holds data there, finite and at most
-        :data:`MAX_REFLECTANCE` in magnitude; invalid pixels read as 0.
+        :data:`MAX_REFLECTANCE` in magnitude; invalid pixels read as 0. ``out`` (float32, that
+        shape, a view of a larger array welcome) receives the reflectance instead of a new array.
         """
         self.require(names)
         h, w = int(window.height), int(window.width)
-        out = np.empty((len(names), h, w), dtype=np.float32)
+        out = _output(out, (len(names), h, w))
         valid = np.ones((h, w), dtype=bool)
         bounded = True  # every value the raw numbers can take is plausible reflectance
         by_path: dict[str, list[tuple[int, BandSource]]] = {}
@@ -127,18 +130,24 @@ class Scene:
         return out, valid
 
     def read_mirrored(
-        self, window: Window, names: Sequence[str]
+        self, window: Window, names: Sequence[str], out: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`read` for a window that may reach past the scene's edges: pixels outside mirror
         the scene, as context for the model in place of the land beyond the edge. Returns the
         reflectance, its validity (mirrored too: what the model may look at) and which pixels
-        are inside the scene (only those become outputs)."""
+        are inside the scene (only those become outputs).
+
+        The scene part is read into a corner of ``out`` and mirrored there band by band, so a
+        chunk's reflectance exists once (plus one band), not twice."""
         src, rows, cols, inside = self._mirror(window)
         if src is None:
-            data, valid = self.read(window, names)
+            data, valid = self.read(window, names, out)
             return data, valid, np.ones(valid.shape, dtype=bool)
-        data, valid = self.read(src, names)
-        return data[:, rows[:, None], cols], valid[rows[:, None], cols], inside
+        out = _output(out, (len(names), int(window.height), int(window.width)))
+        _, valid = self.read(src, names, out[:, : int(src.height), : int(src.width)])
+        for band in out:  # the fancy index copies before assigning: safe in place
+            band[...] = band[rows[:, None], cols]
+        return out, valid[rows[:, None], cols], inside
 
     def read_mask_mirrored(self, window: Window) -> np.ndarray | None:
         """:meth:`read_mask` for a window that may reach past the scene's edges."""
@@ -225,6 +234,14 @@ class Scene:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _output(out: np.ndarray | None, shape: tuple[int, int, int]) -> np.ndarray:
+    if out is None:
+        return np.empty(shape, dtype=np.float32)
+    if out.shape != shape or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 {shape}, got {out.dtype} {out.shape}")
+    return out
 
 
 def _bounded(dtype: np.dtype, members: Sequence[tuple[int, BandSource]]) -> bool:

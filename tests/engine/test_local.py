@@ -101,3 +101,42 @@ def test_chunks_outside_an_area_of_interest_are_not_run_and_change_nothing(
     assert n_ran < len(ran) // 4  # most chunks were never run
     np.testing.assert_array_equal(skipped, everything)
     assert (skipped != NODATA).sum() > 0.9 * 200 * 70
+
+
+def test_prepare_reads_into_the_model_input_what_features_computes(tmp_path: Path) -> None:
+    """The reader fills the model input in place (no second copy of a chunk); it must hold what
+    features() computes from a plain mirrored read, at the scene's edges and inside, also when
+    an index needs a band the model does not take and extra index channels are asked for."""
+    from geoseg import indices
+    from geoseg.engine.local import prepare
+    from geoseg.engine.predict import Predictor
+    from geoseg.io.geotiff import open_scene
+    from geoseg.models.bundle import Normalization, _build, save_bundle
+    from geoseg.tiling import TileGrid, edge_margin
+    from tests.conftest import NORCIA, make_spec
+
+    spec = make_spec()
+    bands = [b for b in spec.bands if b != "B11"]  # MNDWI reads B11 beside the model's bands
+    norm = Normalization(
+        mean=[0.1 + 0.01 * i for i in range(len(bands) + 2)], std=[0.2] * (len(bands) + 2)
+    )
+    spec = spec.model_copy(
+        update={"bands": bands, "indices": ["NDVI", "MNDWI"], "normalization": norm}
+    )
+    predictor = Predictor(save_bundle(tmp_path / "b", _build(spec), spec), "cpu")
+    scene = open_scene(NORCIA)
+    grid = TileGrid(*scene.shape, 128, 32, 2, edge_margin(128, 32))
+    extra = ["NDBI", "EVI"]
+    assert predictor.bundle.read_bands == [*bands, "B11"]  # a band only an index reads
+    for key in [(0, 0), (1, 1), (grid.n_chunk_rows - 1, grid.n_chunk_cols - 1)]:
+        chunk = grid.chunk(*key)
+        got = prepare(scene, predictor, chunk, extra)
+        refl, seen, inside = scene.read_mirrored(chunk.extent, predictor.bundle.read_bands)
+        np.testing.assert_array_equal(got.x, predictor.features(refl, seen))
+        h, w = int(chunk.core.height), int(chunk.core.width)
+        core = {n: b[:h, :w] for n, b in zip(predictor.bundle.read_bands, refl, strict=True)}
+        want = indices.compute(extra, core, got.valid[:h, :w])
+        want[:, ~got.valid[:h, :w]] = np.nan
+        np.testing.assert_array_equal(got.extra, want)
+        rh, rw = got.valid.shape
+        np.testing.assert_array_equal(got.valid, (seen & inside)[:rh, :rw])
