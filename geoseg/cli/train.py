@@ -49,7 +49,11 @@ Patience = Annotated[int | None, typer.Option(help="Early stopping: epochs witho
 Seed = Annotated[int | None, typer.Option(help="Random seed.")]
 Threads = Annotated[int | None, typer.Option(help="CPU threads for torch.")]
 MaxMinutes = Annotated[
-    float | None, typer.Option(help="Wall-clock budget; the best epoch so far is kept.")
+    float | None,
+    typer.Option(
+        help="Wall-clock budget of the whole run in minutes (a resumed run counts its earlier"
+        " minutes); the best epoch so far is kept."
+    ),
 ]
 ResumeRun = Annotated[bool, typer.Option("--resume", help="Continue from the run's checkpoint.")]
 
