@@ -22,10 +22,11 @@ import rasterio
 from geoseg import indices
 from geoseg.classes import NODATA
 from geoseg.core.blend import Assembler, ChunkOutput, ChunkResult, PartialSums, settle
+from geoseg.engine.allocator import pin_mmap_threshold
 from geoseg.engine.chunkstore import ChunkStore
 from geoseg.engine.predict import Predictor
 from geoseg.io.scene import Scene
-from geoseg.tiling import GDAL_CACHE_MB, Chunk, TileGrid
+from geoseg.tiling import GDAL_CACHE_BYTES, Chunk, TileGrid
 
 ChunkKey = tuple[int, int]
 
@@ -116,7 +117,7 @@ def predict_prepared(
 
 def process_chunk(job: Job, predictor: Predictor, key: ChunkKey) -> ChunkOutput:
     """One chunk start to finish, as a Dask worker runs it (bounded GDAL block cache)."""
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
         prepared = prepare(job.scene, predictor, job.grid.chunk(*key), job.extra_indices)
     return predict_prepared(predictor, job.grid, prepared, job.probabilities)
 
@@ -126,11 +127,13 @@ class InProcessEngine:
     numpy release the GIL) while the model runs on the current one.
 
     One is enough: reading a chunk takes a seventh of its inference on a CPU, and each chunk
-    waiting costs ~250 MB (peak RSS 2.68 → 2.44 GB for 2 → 1, bench/RESULTS.md)."""
+    waiting costs ~250 MB (peak RSS 2.68 → 2.44 GB for 2 → 1, bench/RESULTS.md). Freed chunk
+    memory goes back to the system (:mod:`geoseg.engine.allocator`)."""
 
     def __init__(self, predictor: Predictor, prefetch: int = 1) -> None:
         self.predictor = predictor
         self.prefetch = prefetch
+        pin_mmap_threshold()
 
     def outputs(self, job: Job, todo: Sequence[ChunkKey]) -> Iterator[ChunkOutput]:
         pending: deque[Future[Prepared]] = deque()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import rasterio
 
-from geoseg.tiling import GDAL_CACHE_MB
+from geoseg.tiling import GDAL_CACHE_BYTES
 
 PREFIX = ".geoseg-"
 OWNER = ".owner"
@@ -31,7 +31,7 @@ def staging(out: Path, stem: str) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{stem}-", dir=out))
     try:
         (folder / OWNER).write_text(f"{socket.gethostname()} {os.getpid()}\n")
-        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
             yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -78,3 +78,30 @@ def test_a_killed_run_is_cleaned_up_by_the_next(
     geoseg.classify(norcia_tif, out, model=bundle_dir, options=geoseg.Options(vectorize=False))
     assert not list(out.glob(".geoseg-*"))
     assert (out / f"{norcia_tif.stem}_classes.tif").exists()
+
+
+def _gdal_cache_max() -> int:
+    """GDAL's block cache limit in bytes, from rasterio's libgdal (pyogrio's wheel brings its own
+    libgdal; a conda environment shares one)."""
+    import ctypes
+
+    import rasterio  # loads its libgdal
+
+    with open("/proc/self/maps") as maps:
+        found = {line.split()[-1] for line in maps if "/libgdal" in line}
+    libs = str(Path(rasterio.__file__).parent.with_name("rasterio.libs"))
+    ours = {p for p in found if p.startswith(libs)} or found
+    if len(ours) != 1:
+        pytest.skip(f"cannot tell rasterio's libgdal among {sorted(found)}")
+    gdal = ctypes.CDLL(ours.pop())
+    gdal.GDALGetCacheMax64.restype = ctypes.c_int64
+    return int(gdal.GDALGetCacheMax64())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_a_run_caps_gdal_block_cache_in_bytes(tmp_path: Path) -> None:
+    from geoseg.tiling import GDAL_CACHE_BYTES
+
+    with staging(tmp_path, "scene"):
+        assert _gdal_cache_max() == GDAL_CACHE_BYTES
+    assert 16 * 2**20 <= GDAL_CACHE_BYTES <= 256 * 2**20  # a cache, but bounded
