@@ -147,9 +147,8 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(default=8, ge=1)
     chips_per_epoch: int = Field(default=800, ge=1)
     epochs: int = Field(default=30, ge=0)  # 0: write the init weights as they start
-    max_minutes: float | None = (
-        None  # the run's wall-clock budget, earlier runs of a resume included
-    )
+    # the run's wall-clock budget (earlier runs of a resume included): stop, keeping the best
+    max_minutes: float | None = None
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=1e-4, ge=0)
     schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
