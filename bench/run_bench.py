@@ -246,7 +246,9 @@ def main() -> None:
         f"{torch.get_num_threads()}, GPU: "
         + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"),
         # reduced precision pays only with these instructions (and `auto` looks for them)
-        "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx_vnni"))),
+        "cpu_flags": sorted(
+            f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx_vnni", "avx2"))
+        ),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "command": " ".join(["python", *sys.argv]),
     }

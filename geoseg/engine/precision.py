@@ -1,10 +1,11 @@
 """Which numeric precision the network runs in: fp32, bf16 (autocast) or int8 (ONNX Runtime).
 
 Reduced precision pays only on processors with instructions for it (bf16: AVX-512 BF16 or AMX;
-int8: VNNI), and is trusted only where it was checked: ``auto`` takes the fastest precision whose
-agreement with fp32 on validation scenes is recorded in the bundle (``geoseg quantize``) and meets
-the thresholds below, on a processor with the instructions it was measured with. On CUDA ``auto``
-is mixed precision, as before precisions existed.
+int8: VNNI, or AVX2 with the 7-bit weights :mod:`geoseg.models.quantize` writes), and is trusted
+only where it was checked: ``auto`` takes the fastest precision whose agreement with fp32 on
+validation scenes is recorded in the bundle (``geoseg quantize``) and meets the thresholds below,
+on a processor with the instructions it was measured with. On CUDA ``auto`` is mixed precision,
+as before precisions existed.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ MIN_AGREEMENT = {"bf16": 0.995, "int8": 0.985}
 #: OA and every class's IoU against the labels within this many points of fp32's
 MAX_METRIC_DELTA = 0.5
 #: processor instructions that make each precision fast (any one of them)
-FAST_ON = {"bf16": ("avx512_bf16", "amx_bf16"), "int8": ("avx512_vnni", "avx_vnni", "amx_int8")}
-#: fastest first (bench/RESULTS.md 2026-11-29, model-only on 2 EPYC cores with AVX-512 BF16/VNNI:
-#: int8 1.94 ×, bf16 1.72 × fp32)
+FAST_ON = {
+    "bf16": ("avx512_bf16", "amx_bf16"),
+    "int8": ("avx512_vnni", "avx_vnni", "amx_int8", "avx2"),
+}
+#: fastest first (bench/RESULTS.md, model-only on 2 EPYC cores: with AVX-512 BF16/VNNI int8 1.94 ×,
+#: bf16 1.72 × fp32; with AVX2 only int8 1.6–2.1 ×, bf16 0.17 ×)
 _SPEED_ORDER = ("int8", "bf16")
 
 

@@ -23,12 +23,17 @@ from geoseg.tiling import Chunk, TileGrid, blend_window
 
 
 def int8_session(model: bytes) -> Any:
-    """An ONNX Runtime session of an int8 model, with as many threads as PyTorch uses."""
+    """An ONNX Runtime session of an int8 model, with as many threads as PyTorch uses.
+
+    Without a memory pattern: the pattern plans one block per input shape and keeps it, +320 MB
+    at 4 tiles of 512² for no speed measurable here. The arena stays: without it every
+    activation is a fresh mmap, and a 4096² scene took 60 s instead of 44."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     options.inter_op_num_threads = 1
+    options.enable_mem_pattern = False
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
@@ -43,10 +48,16 @@ def resolve_device(device: str = "auto") -> torch.device:
 #: a GPU wants larger batches to keep busy.
 CPU_BATCH_SIZE = 4
 GPU_BATCH_SIZE = 8
+#: ONNX Runtime's arena keeps the largest batch's activations for the session's life: a 4096²
+#: scene peaked at 2653 MB with 4 tiles, 2362 MB with 2, in the same time within noise
+#: (bench/RESULTS.md 2026-11-30, int8 on AVX2).
+INT8_BATCH_SIZE = 2
 
 
-def default_batch_size(device: torch.device) -> int:
-    return CPU_BATCH_SIZE if device.type == "cpu" else GPU_BATCH_SIZE
+def default_batch_size(device: torch.device, precision: str = "fp32") -> int:
+    if device.type != "cpu":
+        return GPU_BATCH_SIZE
+    return INT8_BATCH_SIZE if precision == "int8" else CPU_BATCH_SIZE
 
 
 class Predictor:
@@ -64,8 +75,9 @@ class Predictor:
         self.bundle = bundle
         self.tta = tta
         self.device = resolve_device(device)
-        self.batch_size = default_batch_size(self.device) if batch_size is None else batch_size
         self.precision = resolve_precision(precision, self.device.type, bundle)
+        default = default_batch_size(self.device, self.precision)
+        self.batch_size = default if batch_size is None else batch_size
         self.amp = self.precision in ("amp", "bf16")
         cuda_bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
         bf16 = self.precision == "bf16" or cuda_bf16

@@ -67,6 +67,22 @@ def test_auto_takes_int8_only_when_its_file_was_built_from_these_weights(
     assert prec.resolve_precision("auto", "cpu", bundle) == "bf16"
 
 
+def test_auto_runs_the_shipped_int8_model_on_avx2_but_not_an_8_bit_one_checked_on_vnni(
+    flags: set[str],
+) -> None:
+    """The shipped int8.onnx (7-bit weights) was checked on an AVX2-only CPU, where its integers
+    are exact; a check made with VNNI alone does not vouch for AVX2, which saturates 8-bit ones."""
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    flags.add("avx2")
+    assert prec.resolve_precision("auto", "cpu", bundle) == "int8"
+    flags.clear()  # no int8 instructions at all (e.g. an old x86 or a processor geoseg can't read)
+    assert prec.resolve_precision("auto", "cpu", bundle) == "fp32"
+    flags.add("avx2")
+    vnni_only = bundle.spec.precisions["int8"].model_copy(update={"cpu_flags": ["avx512_vnni"]})
+    bundle.spec.precisions = {**bundle.spec.precisions, "int8": vnni_only}
+    assert prec.resolve_precision("auto", "cpu", bundle) == "fp32"
+
+
 @pytest.mark.parametrize(
     ("kw", "flag"),
     [
