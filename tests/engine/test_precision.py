@@ -12,7 +12,7 @@ import rasterio
 
 import geoseg
 from geoseg.engine import precision as prec
-from geoseg.engine.predict import Predictor
+from geoseg.engine.predict import CPU_BATCH_SIZE, INT8_BATCH_SIZE, Predictor, int8_session
 from geoseg.errors import BundleError, OptionError
 from geoseg.models.bundle import DEFAULT_BUNDLE, INT8_FILE, Bundle, PrecisionCheck, load_bundle
 from geoseg.run.options import ComputeOptions, Options
@@ -106,6 +106,15 @@ def test_a_missing_or_altered_int8_model_is_refused_in_one_line(tmp_path: Path) 
     (copy / INT8_FILE).unlink()
     with pytest.raises(BundleError, match="geoseg quantize"):
         Predictor(load_bundle(copy), "cpu", precision="int8")
+
+
+def test_int8_runs_small_batches_without_spinning_or_a_memory_pattern() -> None:
+    """What keeps int8's peak RSS and CPU seconds down (bench/RESULTS.md, 2026-11-30)."""
+    predictor = Predictor(load_bundle(DEFAULT_BUNDLE), "cpu", precision="int8")
+    assert predictor.batch_size == INT8_BATCH_SIZE < CPU_BATCH_SIZE
+    options = int8_session(load_bundle(DEFAULT_BUNDLE).int8_model).get_session_options()
+    assert not options.enable_mem_pattern
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def _classes(path: Path) -> np.ndarray:
