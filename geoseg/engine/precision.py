@@ -30,7 +30,7 @@ FAST_ON = {
     "int8": ("avx512_vnni", "avx_vnni", "amx_int8", "avx2"),
 }
 #: fastest first (bench/RESULTS.md, model-only on 2 EPYC cores: with AVX-512 BF16/VNNI int8 1.94 ×,
-#: bf16 1.72 × fp32; with AVX2 only int8 1.6–2.1 ×, bf16 0.17 ×)
+#: bf16 1.72 × fp32; with AVX2 only int8 1.3–2.1 ×, bf16 0.17 ×)
 _SPEED_ORDER = ("int8", "bf16")
 
 
