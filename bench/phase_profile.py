@@ -1,7 +1,11 @@
 """Where the CPU goes in one ``geoseg.classify`` run, by pipeline phase (issue 14: profile first).
 
-py-spy samples every Python thread (the reader thread too); this script runs the classification
-and folds py-spy's raw stacks into phases:
+``run`` alone prints wall and CPU seconds per stage (set-up, chunks, COGs, polygons):
+
+    python bench/phase_profile.py run bench/data/s4096.tif [--precision fp32]
+
+py-spy samples every Python thread (the reader thread too); under it, ``run`` is profiled and
+``phases`` folds py-spy's raw stacks into phases:
 
     pip install py-spy
     py-spy record --rate 50 --format raw -o build/prof.txt -- \\
@@ -15,6 +19,8 @@ model's share of CPU time is larger than shown (bench/run_bench.py has the CPU s
 from __future__ import annotations
 
 import argparse
+import itertools
+import resource
 import tempfile
 import time
 from collections import Counter
@@ -40,14 +46,32 @@ PHASES: list[tuple[str, tuple[str, ...]]] = [
 
 
 def run(scene: str, precision: str) -> None:
+    """Classify once; print wall and CPU seconds of each stage as the progress reports them
+    (the set-up before the first chunk, the chunks, the COGs, the polygons)."""
     import geoseg
+
+    def cpu_s() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return own.ru_utime + own.ru_stime
+
+    marks: list[tuple[str, float, float]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage != marks[-1][0]:
+            marks.append((stage, time.perf_counter(), cpu_s()))
 
     bundle = geoseg.load_bundle(None)
     opts = geoseg.Options(resume=False, precision=precision)
     with tempfile.TemporaryDirectory() as out:
-        t0 = time.perf_counter()
-        res = geoseg.classify(scene, out, model=bundle, options=opts)
-        print(f"{time.perf_counter() - t0:.1f} s", {k: round(v, 2) for k, v in res.timings.items()})
+        marks.append(("set-up", time.perf_counter(), cpu_s()))
+        res = geoseg.classify(scene, out, model=bundle, options=opts, progress=progress)
+        marks.append(("end", time.perf_counter(), cpu_s()))
+    for (stage, t0, c0), (_, t1, c1) in itertools.pairwise(marks):
+        print(f"{stage:10s} {t1 - t0:6.1f} s {c1 - c0:6.1f} CPU s")
+    (_, t0, c0), (_, t1, c1) = marks[0], marks[-1]
+    print(f"{'total':10s} {t1 - t0:6.1f} s {c1 - c0:6.1f} CPU s")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.0f} MB;", {k: round(v, 2) for k, v in res.timings.items()})
 
 
 def phases(raw: Path) -> Counter[str]:
@@ -63,9 +87,9 @@ def phases(raw: Path) -> Counter[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = ap.add_subparsers(dest="what", required=True)
-    r = sub.add_parser("run", help="classify SCENE once (under py-spy)")
+    r = sub.add_parser("run", help="classify SCENE once: seconds by stage (or run under py-spy)")
     r.add_argument("scene")
-    r.add_argument("--precision", default="fp32")
+    r.add_argument("--precision", default="auto")
     p = sub.add_parser("phases", help="fold a py-spy raw profile into phases")
     p.add_argument("profile", type=Path)
     p.add_argument("--top", type=int, default=20)

@@ -53,6 +53,8 @@ class Scene:
     #: Rasters whose flagged pixels become nodata in the class raster (see geoseg.io.masks).
     masks: list[MaskSource] = field(default_factory=list)
     _handles: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: Figures derived from the pixels once per scene (the domain check's band medians).
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def band_names(self) -> list[str]:

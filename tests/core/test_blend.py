@@ -54,6 +54,16 @@ def test_cores_finish_as_soon_as_their_neighbours_arrive(bundle_dir: Path) -> No
     assert asm.add(process_chunk(job, pred, (1, 1))) == []
 
 
+def test_decide_is_numpys_first_maximum_argmax() -> None:
+    rng = np.random.default_rng(7)
+    acc = rng.integers(0, 4, (9, 50, 60)).astype(np.float32)  # many ties between classes
+    wsum = np.full((50, 60), 3.0, dtype=np.float32)
+    valid = np.ones((50, 60), dtype=bool)
+    classes, confidence = decide(acc[:, 5:, 3:], wsum[5:, 3:], valid[5:, 3:])  # strided views
+    np.testing.assert_array_equal(classes, acc[:, 5:, 3:].argmax(axis=0))
+    np.testing.assert_array_equal(confidence, np.rint(100 * acc[:, 5:, 3:].max(axis=0) / 3))
+
+
 def test_percentages_round_like_the_confidence() -> None:
     rng = np.random.default_rng(3)
     acc = rng.random((5, 30, 40), dtype=np.float32)

@@ -89,6 +89,15 @@ def test_label_regions_uses_four_connectivity() -> None:
     assert len(np.unique(labels)) == 4  # diagonal pixels are separate regions
 
 
+def test_label_regions_number_class_by_class_in_scan_order() -> None:
+    """The numbering sets the polygons' order, and coverage simplification depends on it."""
+    data = np.array([[2, 1, 2], [1, 255, 1], [2, 1, 2]], dtype=np.uint8)
+    labels = label_regions(data)
+    expected = [[5, 1, 6], [2, 0, 3], [7, 4, 8]]  # class 1's four regions, then class 2's
+    np.testing.assert_array_equal(labels, expected)
+    assert labels.dtype == np.int32
+
+
 def test_sieve_pixels() -> None:
     assert sieve_pixels(0, 100) == 1
     assert sieve_pixels(500, 100) == 5

@@ -55,3 +55,17 @@ def test_a_level_the_model_does_not_know_is_said_in_the_result_and_stats(
     result = geoseg.classify(l2a_patch, tmp_path, model=bundle_dir, options=opts)
     assert any(w.startswith("L2A input, but the model knows L1C") for w in result.warnings)
     assert json.loads(result.stats_json.read_text())["warnings"] == result.warnings
+
+
+def test_a_run_samples_the_scene_for_its_domain_check_once(
+    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked before the run, reported after it: one sample (each window decodes a block)."""
+    from geoseg.run import domain
+
+    calls = []
+    sample = domain._band_medians
+    monkeypatch.setattr(domain, "_band_medians", lambda *a: calls.append(1) or sample(*a))
+    opts = geoseg.Options(vectorize=False, stac=False, confidence=False)
+    geoseg.classify(open_scene(NORCIA), tmp_path, model=bundle_dir, options=opts)
+    assert len(calls) == 1
