@@ -29,7 +29,7 @@ from pathlib import Path
 #: phase → substrings of a stack that put a sample in it; the first phase that matches wins
 PHASES: list[tuple[str, tuple[str, ...]]] = [
     ("imports", ("_find_and_load",)),
-    ("model forward", ("UnetASPP.forward", "InferenceSession.run")),
+    ("model forward", ("UnetASPP.forward", "Session.run (onnxruntime")),
     ("softmax", ("Predictor._probabilities",)),
     ("blend tiles into the chunk", ("Predictor.predict_chunk",)),
     ("settle (argmax, confidence)", ("settle (",)),

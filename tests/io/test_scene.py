@@ -26,6 +26,24 @@ def test_a_window_past_the_edges_reads_the_scene_mirrored() -> None:
     assert inside.sum() == h * w and inside[30 : 30 + h, 40 : 40 + w].all()
 
 
+def test_a_window_past_one_edge_mirrors_along_that_axis_only() -> None:
+    """Chunks on one edge skip the other axis's reindexing: the result must not change."""
+    scene = open_scene(NORCIA)
+    h, w = scene.shape
+    whole, valid = scene.read(Window(0, 0, w, h), NAMES)
+    for win, pad in [
+        (Window(5, -20, 60, 50), ((20, 0), (0, 0))),  # top edge
+        (Window(w - 30, 7, 50, 40), ((0, 0), (0, 20))),  # right edge
+    ]:
+        mirrored, seen, _ = scene.read_mirrored(win, NAMES)
+        r0, c0 = max(0, int(win.row_off)), max(0, int(win.col_off))
+        r1 = int(win.row_off + win.height) - pad[0][1]
+        c1 = int(win.col_off + win.width) - pad[1][1]
+        ref = np.pad(whole[:, r0:r1, c0:c1], ((0, 0), *pad), mode="symmetric")
+        assert np.array_equal(mirrored, ref)
+        assert np.array_equal(seen, np.pad(valid[r0:r1, c0:c1], pad, mode="symmetric"))
+
+
 def test_a_window_inside_reads_as_before() -> None:
     scene = open_scene(NORCIA)
     win = Window(10, 20, 64, 48)
