@@ -71,7 +71,8 @@ def decide(acc: np.ndarray, wsum: np.ndarray, valid: np.ndarray) -> tuple[np.nda
     """Classes (argmax) and confidence (% of the winning class) from weighted sums.
 
     A running maximum over the class planes: the same first-maximum argmax as numpy's, in one
-    pass instead of two reductions across the class axis (0.22 against 0.36 CPU s a chunk)."""
+    pass instead of two reductions across the class axis (0.22 against 0.36 CPU s a 2240²
+    chunk)."""
     best = acc[0].copy()
     classes = np.zeros(best.shape, dtype=np.uint8)
     for k in range(1, acc.shape[0]):
