@@ -85,7 +85,10 @@ def _describe_scene(source: str) -> None:
             origin = f" from {Path(m.path).name}" if m.path else ""  # a --bbox has no file
             out.print(f"  mask:  {m.describe()}{origin}", highlight=False)
     else:
-        out.print("  mask:  none (no SCL band; use --mask FILE to mask pixels)")
+        out.print(
+            "  mask:  none (clouds are masked by an SCL band (L2A) or detected in L1C scenes "
+            "holding B01, B09 and B10; use --mask FILE to mask pixels)"
+        )
 
 
 def _geoseg_tags(path: Path) -> dict[str, str] | None:

@@ -129,7 +129,11 @@ Bbox = Annotated[
 ]
 BboxCrs = Annotated[str, typer.Option(help="CRS of --bbox (EPSG code, WKT or PROJ string).")]
 CloudMask = Annotated[
-    bool, typer.Option(help="Mask clouds and shadows with the product's SCL band (L2A).")
+    bool,
+    typer.Option(
+        help="Mask clouds: with the product's SCL band (L2A: clouds, shadows, cirrus), or "
+        "detected by s2cloudless in L1C scenes that hold B01, B09 and B10."
+    ),
 ]
 SclClasses = Annotated[
     str | None,

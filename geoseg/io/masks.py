@@ -1,10 +1,11 @@
 """Cloud, shadow and user masks: which pixels of a scene must not be classified.
 
 A mask is a raster read per window like a band, resampled onto the scene grid with *nearest*
-(class codes must not be blended). Three kinds: the Level-2A scene classification (SCL, 20 m),
-where chosen classes are masked; a user ``--mask`` raster, where any nonzero value is masked out;
-and a user ``--keep`` raster, where only nonzero values are kept (zero, nodata and everything
-outside it are masked: a fields raster keeps the fields). Masked pixels still feed the model as
+(class codes must not be blended). Four kinds: the Level-2A scene classification (SCL, 20 m),
+where chosen classes are masked; clouds detected in a Level-1C scene (:mod:`geoseg.io.clouds`);
+a user ``--mask`` raster, where any nonzero value is masked out; and a user ``--keep`` raster,
+where only nonzero values are kept (zero, nodata and everything outside it are masked: a fields
+raster keeps the fields). Masked pixels still feed the model as
 context (clouds are real reflectance); only their classes become nodata, so the classes around a
 cloud are the same with or without the mask.
 """
@@ -58,6 +59,7 @@ class MaskSource:
     nodata: float | None = None
     keep: bool = False  # nonzero values are kept, the rest masked
     shapes: bytes | None = None  # polygons (WKB, scene CRS) rasterised per window, not read
+    detector: str | None = None  # computed from the scene's own bands (geoseg.io.clouds), not read
 
     def burn(self, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
         """The polygons rasterised on one window (1 inside, 0 outside): per window, so an area
@@ -90,6 +92,8 @@ class MaskSource:
         return ~out if self.keep else out
 
     def describe(self) -> str:
+        if self.detector is not None:
+            return f"{self.name} (detected by {self.detector})"
         if self.shapes is not None:  # the geometry's digest: another area, other chunks
             digest = hashlib.sha256(self.shapes).hexdigest()[:12]
             kept = "kept" if self.keep else "masked"

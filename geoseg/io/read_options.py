@@ -43,7 +43,7 @@ class ReadOptions(BaseModel):
     scl_classes: tuple[int, ...] | None = Field(
         None, description="SCL classes masked (default 3,8,9,10)"
     )
-    cloud_mask: bool = True
+    cloud_mask: bool = Field(True, description="mask clouds (SCL in L2A, s2cloudless in L1C)")
 
     @field_validator("scl_classes", mode="before")
     @classmethod

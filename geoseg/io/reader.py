@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from geoseg.errors import BandError, InputError
-from geoseg.io import geotiff, safe, stac
+from geoseg.io import clouds, geotiff, safe, stac
 from geoseg.io.aoi import bbox_mask, is_vector, vector_mask
 from geoseg.io.masks import SCL_CLOUD_CLASSES, parse_classes, user_mask
 from geoseg.io.scene import Scene
@@ -48,9 +48,10 @@ def open_scene(
 
     ``bands`` maps bands of GeoTIFFs without band names; ``nodata``, ``offset`` (DN) and ``scale``
     override the file's or product's values. Masks: the product's SCL (``scl_classes``, default
-    3,8,9,10; ``cloud_mask=False`` to ignore it), a ``mask`` raster (nonzero = masked) and a
-    ``keep`` raster (only nonzero pixels are classified), an ``aoi`` vector file and a ``bbox``
-    (minx, miny, maxx, maxy in ``bbox_crs``): only pixels inside them are classified.
+    3,8,9,10) or, in Level-1C, clouds detected by s2cloudless (``cloud_mask=False`` turns either
+    off), a ``mask`` raster (nonzero = masked) and a ``keep`` raster (only nonzero pixels are
+    classified), an ``aoi`` vector file and a ``bbox`` (minx, miny, maxx, maxy in ``bbox_crs``):
+    only pixels inside them are classified.
     """
     kind = scene_kind(path)
     if kind == "geotiff":
@@ -76,9 +77,10 @@ def with_masks(
     cloud_mask: bool = True,
     keep: str | Path | None = None,
 ) -> Scene:
-    """The scene with its masks set: the SCL mask (if the product has one and ``cloud_mask``)
-    masking ``scl_classes`` (default :data:`SCL_CLOUD_CLASSES`), plus the user's ``mask`` and
-    ``keep`` rasters."""
+    """The scene with its masks set: with ``cloud_mask``, the SCL mask (if the product has one)
+    masking ``scl_classes`` (default :data:`SCL_CLOUD_CLASSES`), else clouds detected in a
+    Level-1C scene that holds the detector's bands (:mod:`geoseg.io.clouds`); plus the user's
+    ``mask`` and ``keep`` rasters."""
     if scl_classes is not None and cloud_mask and not any(m.name == "SCL" for m in scene.masks):
         raise InputError(
             "scene has no scene classification (SCL) band to mask clouds with",
@@ -93,6 +95,9 @@ def with_masks(
             classes = SCL_CLOUD_CLASSES if scl_classes is None else parse_classes(scl_classes)
             if classes:
                 masks.append(replace(source, classes=classes))
+    has_scl = any(m.name == "SCL" for m in scene.masks)
+    if cloud_mask and not has_scl and clouds.detectable(scene):
+        masks.append(clouds.cloud_source())
     for path, kept in ((mask, False), (keep, True)):
         if path is None:
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rasterio
@@ -22,6 +22,9 @@ from geoseg.errors import BandError, InputError
 from geoseg.io.grid import Grid, on_grid
 from geoseg.io.masks import MaskSource
 from geoseg.tiling import mirror
+
+if TYPE_CHECKING:
+    from geoseg.io.clouds import CoarseMask
 
 #: Reflectance beyond this magnitude is no measurement (real values lie within about -0.1..2)
 MAX_REFLECTANCE = 100.0
@@ -185,6 +188,9 @@ class Scene:
         h, w = int(window.height), int(window.width)
         out = np.zeros((h, w), dtype=bool)
         for mask in self.masks:
+            if mask.detector is not None:  # computed once per scene from its bands
+                out |= self.detected(mask).window(window)
+                continue
             if mask.shapes is not None:  # an area of interest: rasterised, not read
                 where = window_transform(window, self.grid.transform)
                 out |= mask.masked(mask.burn(where, (h, w)))
@@ -201,6 +207,21 @@ class Scene:
                 ) from exc
             out |= mask.masked(values)
         return out
+
+    def detected(self, mask: MaskSource) -> CoarseMask:
+        """The coarse mask a detector draws from this scene, computed on first use and kept
+        (pickled with the scene: run it before handing the scene to workers)."""
+        key = ("detected", mask.detector)
+        if key not in self.memo:
+            from geoseg.io.clouds import detect
+
+            self.memo[key] = detect(self)
+        found: CoarseMask = self.memo[key]
+        return found
+
+    def detect_masks(self) -> dict[str, float]:
+        """Run every detector mask of the scene now; the share of the scene each one masks."""
+        return {m.name: self.detected(m).fraction for m in self.masks if m.detector is not None}
 
     def _dataset(
         self, path: str, resampling: Resampling = Resampling.bilinear, nodata: float | None = None

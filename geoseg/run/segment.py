@@ -71,6 +71,10 @@ def run_segment(
     acquired = scene_date(scene)
     tags = _raster_tags(scene, bundle, grid, acquired)
     timings: dict[str, float] = {}
+    if any(m.detector is not None for m in scene.masks):
+        t = time.perf_counter()
+        scene.detect_masks()  # once, before the scene goes to workers: not once per worker
+        timings["detect_masks_s"] = time.perf_counter() - t
     t0 = time.perf_counter()
     staged = _stage_rasters(scene, bundle, opts, tags, staging)
     area = AreaAccumulator(scene.grid, len(bundle.classes))

@@ -24,7 +24,7 @@ def run_summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> 
     if vectors is not None:
         gpkg.write_table(staging / vectors.path.name, table, gpkg.STATS_LAYER)
     seg.timings["total_s"] = sum(
-        seg.timings.get(k, 0.0) for k in ("classify_s", "write_s", "vectorize_s")
+        seg.timings.get(k, 0.0) for k in ("detect_masks_s", "classify_s", "write_s", "vectorize_s")
     )
     result = ClassifyResult(
         out_dir=seg.out_dir,

@@ -200,6 +200,37 @@ def test_classify_safe_with_a_user_mask_reports_the_masked_share(
         assert ds.tags()["S2_PROCESSING_LEVEL"] == "L1C"
 
 
+@pytest.mark.slow
+def test_classify_level1c_masks_detected_clouds_unless_told_not_to(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    from tests.io.products import CLOUD_BLOCK, make_safe
+
+    safe = make_safe(tmp_path / "p", "L1C", "05.09", cloud=True)
+    masked, classes = {}, {}
+    for flag in ("--cloud-mask", "--no-cloud-mask"):
+        out = tmp_path / flag
+        res = invoke(
+            "classify", str(safe), "-o", str(out), "--model", str(bundle_dir), flag,
+            "--no-vectorize",
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        summary = json.loads(next(out.glob("*_stats.json")).read_text())
+        masked[flag] = summary["masked_pixels"]
+        with rasterio.open(next(out.glob("*_classes.tif"))) as ds:
+            classes[flag] = ds.read(1)
+            tags = ds.tags()
+        assert ("clouds (detected by s2cloudless" in tags.get("GEOSEG_MASKS", "")) == (
+            flag == "--cloud-mask"
+        )
+    rows, cols = CLOUD_BLOCK
+    assert (classes["--cloud-mask"][rows, cols] == 255).all()
+    assert masked["--cloud-mask"] >= 60 * 120 and masked["--no-cloud-mask"] == 0
+    assert (classes["--no-cloud-mask"][rows, cols] != 255).all()
+    clear = classes["--cloud-mask"] != 255
+    np.testing.assert_array_equal(classes["--cloud-mask"][clear], classes["--no-cloud-mask"][clear])
+
+
 def _product(tmp: Path, level: str = "L2A") -> Path:
     from tests.io.products import make_safe
 

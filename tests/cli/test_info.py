@@ -41,6 +41,17 @@ def test_info_describes_safe_zip_and_stac(tmp_path: Path) -> None:
         assert "mask: SCL (classes 3,8,9,10)" in text
 
 
+def test_info_names_the_cloud_mask_of_a_level1c_scene_without_running_it(tmp_path: Path) -> None:
+    from tests.io.products import make_safe
+
+    res = invoke("info", str(make_safe(tmp_path / "c", "L1C", "05.09", cloud=True)))
+    assert res.exit_code == 0, res.output
+    assert "mask: clouds (detected by s2cloudless at 60 m" in " ".join(res.stdout.split())
+    res = invoke("info", str(make_safe(tmp_path / "p", "L1C", "02.06")))  # no B09, B10
+    assert res.exit_code == 0, res.output
+    assert "detected in L1C scenes holding B01, B09 and B10" in " ".join(res.stdout.split())
+
+
 def test_info_on_a_missing_source(tmp_path: Path) -> None:
     assert_clean_failure(invoke("info", str(tmp_path / "nope.tif")), "scene not found")
 

@@ -6,6 +6,8 @@ a minimal but real-shaped MTD XML), its zip, and a STAC item with per-band COGs.
 crop's own, so every reader must give the same reflectance as the GeoTIFF folder. For L2A
 products with baseline ≥ 04.00, 1000 is added to the DN and the metadata states the -1000 offset.
 B01 (60 m) is the 6 x 6 block mean of B02: the crop has no 60 m band, and the layout should.
+A cloudy L1C product (``cloud=True``) adds the other two 60 m bands the cloud detector needs (B09
+from B8A, B10 a clear-sky cirrus level) and paints one cloud, :data:`CLOUD_BLOCK`, into all bands.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ SCL_BLOCKS = (
 )
 #: 10 m pixels the default SCL classes (3, 8, 9, 10) mask: 4 per 20 m pixel.
 SCL_MASKED_10M = 4 * (20 * 30 + 10 * 20 + 10 * 10)
+#: The painted cloud on the 10 m grid (60 m cells rows 20:30, cols 20:40), inside the valid data.
+CLOUD_BLOCK = (slice(120, 180), slice(120, 240))
+#: Top-of-atmosphere reflectance × 10000 of a thick cloud, band by band (bright and flat in the
+#: visible and NIR, water vapour absorption in B09, high in the cirrus band B10).
+CLOUD_DN = {
+    "B01": 4500, "B02": 4200, "B03": 4100, "B04": 4000, "B05": 4100, "B06": 4300, "B07": 4400,
+    "B08": 4500, "B8A": 4400, "B09": 1500, "B10": 500, "B11": 3000, "B12": 2000,
+}  # fmt: skip
 
 
 @dataclass
@@ -60,6 +70,28 @@ def norcia_bands() -> Bands:
     mean = np.where(counts > 0, blocks.sum(axis=(1, 3)) / np.maximum(counts, 1), 0)
     out.arrays["B01"] = (np.rint(mean).astype(np.uint16), t10 * Affine.scale(6))
     return out
+
+
+def add_cloud(bands: Bands) -> Bands:
+    """The crop with B09 (60 m, 0.3 × the B8A mean: water vapour absorption of clear sky), B10
+    (60 m, 30 DN: clear-sky cirrus level) and :data:`CLOUD_BLOCK` painted into every band."""
+    b8a, _ = bands.arrays["B8A"]
+    means = b8a.astype(np.float64)
+    h, w = -(-means.shape[0] // 3) * 3, -(-means.shape[1] // 3) * 3
+    padded = np.zeros((h, w))
+    padded[: means.shape[0], : means.shape[1]] = means
+    b09 = padded.reshape(h // 3, 3, w // 3, 3).mean(axis=(1, 3)) * 0.3
+    b01, t60 = bands.arrays["B01"]
+    b09 = np.where(b01 > 0, np.rint(b09[: b01.shape[0], : b01.shape[1]]), 0).astype(np.uint16)
+    b10 = np.where(b01 > 0, 30, 0).astype(np.uint16)
+    arrays = {**bands.arrays, "B09": (b09, t60), "B10": (b10, t60)}
+    rows, cols = CLOUD_BLOCK
+    for name, (dn, transform) in arrays.items():
+        k = round(transform.a) // 10
+        dn = dn.copy()
+        dn[rows.start // k : rows.stop // k, cols.start // k : cols.stop // k] = CLOUD_DN[name]
+        arrays[name] = (dn, transform)
+    return Bands(bands.crs, arrays)
 
 
 def scl_array(bands: Bands) -> tuple[np.ndarray, Affine]:
@@ -104,14 +136,16 @@ def make_safe(
     baseline: str = "05.09",
     scl: bool = True,
     list_files: bool = True,
+    cloud: bool = False,
 ) -> Path:
-    """A SAFE folder of the Norcia crop; returns its path (``…/<product>.SAFE``)."""
+    """A SAFE folder of the Norcia crop; returns its path (``…/<product>.SAFE``). ``cloud``: with
+    the detector's bands and a cloud (:func:`add_cloud`)."""
     pb = float(baseline)
     offset = 1000 if pb >= 4.0 else 0
     name = f"S2B_MSI{level}_{SENSING}_N{baseline.replace('.', '')}_R022_T{TILE}_{SENSING}"
     safe = parent / f"{name}.SAFE"
     granule = f"GRANULE/{level}_T{TILE}_A003456_{SENSING}"
-    bands = norcia_bands()
+    bands = add_cloud(norcia_bands()) if cloud else norcia_bands()
     files: list[str] = []
     for band, (dn, transform) in sorted(bands.arrays.items()):
         data = np.where(dn > 0, dn.astype(np.uint32) + offset, 0).astype(np.uint16)
