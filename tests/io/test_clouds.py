@@ -106,3 +106,33 @@ def test_an_unreadable_detector_band_fails_in_one_line(cloudy_l1c: Path, tmp_pat
     with pytest.raises(InputError, match="cannot read B10 for cloud detection") as err:
         scene.detect_masks()
     assert "--no-cloud-mask" in str(err.value)
+
+
+def test_strips_average_each_cell_whether_decimated_or_warped(tmp_path: Path) -> None:
+    """A 37 x 50 px file under 60 m cells: the 6 x 8 whole cells are read decimated and are the
+    mean of the pixels each holds; the partial last row and column come from the warper (whose
+    footprint at the file's edge is its own), filled with values of the file."""
+    from affine import Affine
+
+    from geoseg.io.clouds import _Strips
+    from geoseg.io.grid import Grid
+
+    rng = np.random.default_rng(0)
+    data = rng.integers(100, 5000, size=(37, 50)).astype(np.uint16)
+    path = tmp_path / "b.tif"
+    transform = Affine(10, 0, 500000, 0, -10, 4000000)
+    with rasterio.open(
+        path, "w", driver="GTiff", width=50, height=37, count=1, dtype="uint16",
+        crs="EPSG:32633", transform=transform,
+    ) as dst:  # fmt: skip
+        dst.write(data, 1)
+    coarse = Grid(rasterio.crs.CRS.from_epsg(32633), transform * Affine.scale(6), 9, 7)
+    expected = np.array(
+        [[data[r : r + 6, c : c + 6].mean() for c in range(0, 50, 6)] for r in range(0, 37, 6)]
+    )
+    with rasterio.open(path) as ds, _Strips(ds, coarse, None) as strips:
+        assert strips.k == 6
+        got = np.concatenate([strips.read([1], 0, 4)[0], strips.read([1], 4, 3)[0]])
+    np.testing.assert_allclose(got[:6, :8], expected[:6, :8], atol=1.0)  # GDAL rounds to ints
+    edge = np.concatenate([got[6], got[:6, 8]])
+    assert (edge >= data.min()).all() and (edge <= data.max()).all()
