@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import tempfile
@@ -69,13 +68,13 @@ def main() -> None:
     args = ap.parse_args()
     scene = open_scene(args.scene, cloud_mask=False)
     g = scene.grid
-    factor = round(clouds.RESOLUTION_M / g.res[0])
+    grid, _ = clouds.detector_grid(scene)  # B10's native grid: the detector's
+    h, w = grid.height, grid.width
     with tempfile.TemporaryDirectory() as tmp:
         b10 = Path(tmp) / "B10.tif"
-        h, w = math.ceil(g.height / factor), math.ceil(g.width / factor)
         with rasterio.open(
             b10, "w", driver="GTiff", width=w, height=h, count=1, dtype="uint16",
-            crs=g.crs, transform=g.transform * Affine.scale(factor), nodata=0,
+            crs=grid.crs, transform=grid.transform, nodata=0,
         ) as dst:  # fmt: skip
             dst.write(np.full((1, h, w), 30, dtype=np.uint16))
         scene.bands["B10"] = BandSource("B10", str(b10), 1, 1e-4, 0.0, 0.0)
@@ -84,7 +83,6 @@ def main() -> None:
         assert clouds.detectable(scene)
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t = [_clock()]
-        grid, factor = clouds.detector_grid(scene)
         x, valid = clouds.read_bands(scene, grid)
         t.append(_clock())
         probability = clouds.cloud_probability(x, valid)
