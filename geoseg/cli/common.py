@@ -99,7 +99,9 @@ PROGRESS_ENV = "GEOSEG_PROGRESS"
 
 
 def _progress_lines(phase: str, done: int, total: int) -> None:
-    print(f"geoseg: progress: {phase} {done}/{total}", file=sys.stderr, flush=True)
+    # one write per line: the polygon thread reports while the chunks do
+    sys.stderr.write(f"geoseg: progress: {phase} {done}/{total}\n")
+    sys.stderr.flush()
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from geoseg.run.domain import assess
 from geoseg.run.identity import RunSummary, source_identity
 from geoseg.run.options import Options
 from geoseg.run.paths import RunPaths
-from geoseg.run.polygons import run_vectorize
+from geoseg.run.polygons import PolygonsBesideRasters, run_vectorize
 from geoseg.run.results import ClassifyResult, Progress, Segmentation, Vectors, no_progress
 from geoseg.run.segment import run_segment, source_tag
 from geoseg.run.staging import commit, staging
@@ -67,11 +68,22 @@ def classify(
     )
     paths = _target(out_dir, scene, opts)
     report = progress or no_progress
-    with staging(paths.out_dir, paths.stem) as folder:
-        seg = run_segment(scene, bundle, opts, paths, folder, report)
-        vectors = None
-        if opts.output.vectorize:
-            vectors = run_vectorize(seg, folder, folder, opts.output, report)
+    with staging(paths.out_dir, paths.stem) as folder, ExitStack() as stack:
+        polygons = None
+        if opts.output.vectorize:  # traced while the COGs are written
+            beside = PolygonsBesideRasters(
+                scene.grid,
+                list(bundle.classes),
+                bundle.spec.name,
+                paths.polygons,
+                folder,
+                opts.output,
+                report,
+            )
+            polygons = stack.enter_context(beside)
+        start = polygons.start if polygons is not None else None
+        seg = run_segment(scene, bundle, opts, paths, folder, report, after_model=start)
+        vectors = polygons.result(seg.timings) if polygons is not None else None
         result = run_summarize(seg, vectors, folder)
         commit(folder, result.outputs)
     return result

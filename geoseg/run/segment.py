@@ -9,6 +9,7 @@ recomputes only the missing chunks; the store is removed once every raster is st
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
@@ -62,8 +63,10 @@ def run_segment(
     paths: RunPaths,
     staging: Path,
     progress: Progress,
+    after_model: Callable[[Path, Path | None], None] | None = None,
 ) -> Segmentation:
-    """Classify ``scene`` into rasters staged in ``staging`` (named as ``paths`` says)."""
+    """Classify ``scene`` into rasters staged in ``staging`` (named as ``paths`` says); the
+    staged class and confidence rasters go to ``after_model`` before the COGs are written."""
     tile, overlap = opts.tiling.effective(bundle.spec.tile_size, bundle.spec.overlap)
     grid = TileGrid.for_chunk_size(
         scene.grid.height, scene.grid.width, tile, overlap, opts.tiling.chunk_size
@@ -98,6 +101,8 @@ def run_segment(
         if store is not None:
             store.remove()  # nothing worth resuming
         _raise_no_valid_pixels(scene, masked)
+    if after_model is not None:
+        _hand_over(staged, after_model)
     t1 = time.perf_counter()
     progress("write", 0, 1)
     written = _write_rasters(staged, paths, staging, bundle)
@@ -199,6 +204,15 @@ def _stage_rasters(
             tags={**tags, "GEOSEG_UNITS": "class probability, percent"},
         )
     return _Staged(classes, confidence, indices, probabilities)
+
+
+def _hand_over(staged: _Staged, after_model: Callable[[Path, Path | None], None]) -> None:
+    """The staged class and confidence rasters, closed (written out for other readers), to
+    ``after_model`` (``classify`` traces its polygons while the COGs are written)."""
+    staged.classes.close()
+    if staged.confidence is not None:
+        staged.confidence.close()
+    after_model(staged.classes.path, staged.confidence.path if staged.confidence else None)
 
 
 def _classify_chunks(

@@ -23,8 +23,10 @@ def run_summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> 
     target.stats_json.write_text(seg.summary.model_copy(update={"classes": rows}).to_json())
     if vectors is not None:
         gpkg.write_table(staging / vectors.path.name, table, gpkg.STATS_LAYER)
+    # polygons traced beside the COGs (classify) add only the wait after them
+    polygons = "vectorize_wait_s" if "vectorize_wait_s" in seg.timings else "vectorize_s"
     seg.timings["total_s"] = sum(
-        seg.timings.get(k, 0.0) for k in ("detect_masks_s", "classify_s", "write_s", "vectorize_s")
+        seg.timings.get(k, 0.0) for k in ("detect_masks_s", "classify_s", "write_s", polygons)
     )
     result = ClassifyResult(
         out_dir=seg.out_dir,

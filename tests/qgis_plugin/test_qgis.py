@@ -166,7 +166,8 @@ def test_classify_streams_progress(report: dict[str, Any]) -> None:
     result = step(report, "classify")
     texts = result["texts"]
     phases = [t.split()[1] for t in texts if t.startswith("geoseg: ")]
-    assert phases == ["classify", "write", "vectorize"], texts  # one line each
+    # one line each; the polygons are traced while the COGs are written: either may report first
+    assert phases[0] == "classify" and sorted(phases[1:]) == ["vectorize", "write"], texts
     algorithm_part = result["progress"][: result["progress"].index(100.0) + 1]
     assert algorithm_part == sorted(algorithm_part) and 0 < algorithm_part[0] < 100
     assert not any("\x1b" in line for line in result["log"])  # terminal codes removed

@@ -48,7 +48,7 @@ def test_a_failed_run_leaves_nothing_behind(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(polygons, "polygonize", boom)
+    monkeypatch.setattr(polygons.gpkg, "append_polygons", boom)  # in the polygon thread
     with pytest.raises(RuntimeError):
         geoseg.classify(NORCIA, tmp_path, model=bundle_dir)
     left = [p.name for p in tmp_path.iterdir()]
