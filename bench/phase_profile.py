@@ -1,8 +1,8 @@
 """Where the CPU goes in one ``geoseg.classify`` run, by pipeline phase (issue 14: profile first).
 
-``run`` alone prints wall and CPU seconds per stage (set-up, chunks, then the COGs and the
-polygons not traced while the model ran) and the run's timings (``vectorize_wait_s``: what the
-polygons added after the COGs):
+``run`` alone prints wall and CPU seconds per stage (set-up, chunks, then the COGs with the
+polygons traced beside them) and the run's timings (``vectorize_wait_s``: what the polygons
+added after the COGs):
 
     python bench/phase_profile.py run bench/data/s4096.tif [--precision fp32]
 
@@ -59,8 +59,8 @@ def run(scene: str, precision: str) -> None:
     marks: list[tuple[str, float, float]] = []
 
     def progress(stage: str, done: int, total: int) -> None:
-        # polygons are traced in their own thread while the model runs: their stage is not a
-        # mark; after the model, "write" covers the COGs and the rest of the polygons
+        # the polygons report from their own thread beside the COGs: not a mark of their own,
+        # "write" covers both
         if stage != "vectorize" and stage not in {m[0] for m in marks}:
             marks.append((stage, time.perf_counter(), cpu_s()))
 
