@@ -81,7 +81,8 @@ def with_masks(
     masking ``scl_classes`` (default :data:`SCL_CLOUD_CLASSES`), else clouds detected in a
     Level-1C scene that holds the detector's bands (:mod:`geoseg.io.clouds`); plus the user's
     ``mask`` and ``keep`` rasters."""
-    if scl_classes is not None and cloud_mask and not any(m.name == "SCL" for m in scene.masks):
+    has_scl = any(m.name == "SCL" for m in scene.masks)
+    if scl_classes is not None and cloud_mask and not has_scl:
         raise InputError(
             "scene has no scene classification (SCL) band to mask clouds with",
             scene.source,
@@ -95,7 +96,6 @@ def with_masks(
             classes = SCL_CLOUD_CLASSES if scl_classes is None else parse_classes(scl_classes)
             if classes:
                 masks.append(replace(source, classes=classes))
-    has_scl = any(m.name == "SCL" for m in scene.masks)
     if cloud_mask and not has_scl and clouds.detectable(scene):
         masks.append(clouds.cloud_source())
     for path, kept in ((mask, False), (keep, True)):

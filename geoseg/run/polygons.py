@@ -48,16 +48,23 @@ def run_vectorize(
     """Polygons from the class raster in ``src`` into a GeoPackage staged in ``staging``."""
     t0 = time.perf_counter()
     confidence_path = src / seg.confidence.name if seg.confidence else None
-    min_px, simplify_px = sieve_settings(seg.grid, output)
-    strip = polygon_strip_rows(seg.grid.width)
-    batches = polygonize(src / seg.classes.name, confidence_path, min_px, simplify_px, strip)
-    total = -(-seg.grid.height // strip)
+    batches, strips = polygon_batches(seg.grid, src / seg.classes.name, confidence_path, output)
     gpkg_path = staging / seg.paths.polygons.name
     counts = write_polygons(
-        batches, seg.grid, seg.class_info, seg.model_name, gpkg_path, total, progress
+        batches, seg.grid, seg.class_info, seg.model_name, gpkg_path, strips, progress
     )
     seg.timings["vectorize_s"] = time.perf_counter() - t0
     return Vectors(seg.paths.polygons, counts)
+
+
+def polygon_batches(
+    grid: Grid, classes: Path, confidence: Path | None, output: OutputOptions
+) -> tuple[Iterator[PolygonBatch], int]:
+    """The polygon batches of a class raster on ``grid`` as ``output`` asks, and the strips."""
+    min_px, simplify_px = sieve_settings(grid, output)
+    strip = polygon_strip_rows(grid.width)
+    batches = polygonize(classes, confidence, min_px, simplify_px, strip)
+    return batches, -(-grid.height // strip)
 
 
 def write_polygons(
@@ -128,8 +135,9 @@ class PolygonsBesideRasters:
         output: OutputOptions,
         progress: Progress,
     ) -> None:
-        self._args = (grid, class_info, model_name, staging / final.name)
-        self._final, self._output, self._progress = final, output, progress
+        self._grid, self._class_info, self._model_name = grid, class_info, model_name
+        self._final, self._gpkg = final, staging / final.name
+        self._output, self._progress = output, progress
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoseg-polygons")
         self._future: Future[list[int]] | None = None
@@ -144,11 +152,7 @@ class PolygonsBesideRasters:
 
     def start(self, classes: Path, confidence: Path | None) -> None:
         """Trace the polygons of ``classes`` (a closed raster; ``confidence`` beside it)."""
-        grid = self._args[0]
-        min_px, simplify_px = sieve_settings(grid, self._output)
-        strip = polygon_strip_rows(grid.width)
-        batches = polygonize(classes, confidence, min_px, simplify_px, strip)
-        strips = -(-grid.height // strip)
+        batches, strips = polygon_batches(self._grid, classes, confidence, self._output)
         self._started_at = time.perf_counter()
         self._future = self._pool.submit(self._write, batches, strips)
 
@@ -165,7 +169,15 @@ class PolygonsBesideRasters:
         return Vectors(self._final, counts)
 
     def _write(self, batches: Iterable[PolygonBatch], strips: int) -> list[int]:
-        counts = write_polygons(self._unless_stopped(batches), *self._args, strips, self._progress)
+        counts = write_polygons(
+            self._unless_stopped(batches),
+            self._grid,
+            self._class_info,
+            self._model_name,
+            self._gpkg,
+            strips,
+            self._progress,
+        )
         self._done_at = time.perf_counter()
         return counts
 
