@@ -6,6 +6,10 @@ needs both the texture of a field and the layout of a town.
 
 Image pooling averages over the whole input, so a pixel's class then depends on which tile it falls
 in; ``aspp_pooling=False`` drops that branch and makes the network local, hence tile-size invariant.
+
+``output_stride=2`` ends the decoder at half resolution and upsamples the logits bilinearly: on a
+CPU the full-resolution decoder block and head cost more than a small encoder (measured in
+MODEL.md), and the teacher's probabilities are 20 m anyway.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from segmentation_models_pytorch.decoders.deeplabv3.decoder import ASPP, ASPPPoo
 from segmentation_models_pytorch.decoders.unet.decoder import UnetDecoder
 from segmentation_models_pytorch.encoders import get_encoder
 from torch import nn
+from torch.nn import functional as F
 
 
 class LocalASPP(ASPP):
@@ -48,12 +53,20 @@ class UnetASPP(nn.Module):
         aspp_rates: Sequence[int] = (2, 4, 6),
         aspp_dropout: float = 0.1,
         aspp_pooling: bool = True,
+        output_stride: int = 1,
     ) -> None:
         super().__init__()
         if len(aspp_rates) != 3:
             raise ValueError(f"ASPP takes three atrous rates, got {list(aspp_rates)}")
-        if len(decoder_channels) != encoder_depth:
-            raise ValueError("decoder_channels needs one entry per encoder stage")
+        if output_stride not in (1, 2, 4):
+            raise ValueError(f"output_stride must be 1, 2 or 4, got {output_stride}")
+        blocks = encoder_depth - output_stride.bit_length() + 1
+        if len(decoder_channels) != blocks:
+            raise ValueError(
+                f"decoder_channels needs {blocks} entries (one per decoder block) for "
+                f"encoder_depth {encoder_depth} and output_stride {output_stride}"
+            )
+        self.output_stride = output_stride
         self.encoder = get_encoder(
             encoder_name, in_channels=in_channels, depth=encoder_depth, weights=None
         )
@@ -66,14 +79,17 @@ class UnetASPP(nn.Module):
         self.decoder = UnetDecoder(
             encoder_channels=[*channels[:-1], aspp_channels],
             decoder_channels=list(decoder_channels),
-            n_blocks=encoder_depth,
+            n_blocks=blocks,
         )
         self.head = SegmentationHead(decoder_channels[-1], classes, kernel_size=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = list(self.encoder(x))
         features[-1] = self.aspp(features[-1])
-        return self.head(self.decoder(features))
+        logits = self.head(self.decoder(features))
+        if self.output_stride == 1:
+            return logits
+        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
 def fold_image_pooling(

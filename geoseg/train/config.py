@@ -85,13 +85,15 @@ class ExtraSource(BaseModel):
     ``patches`` marks a folder of small patches, each its own place (EuroSAT): its batches use
     chips of the patch size (at most ``chip_size``, a multiple of 32), each chip inside one patch,
     so patches are never mosaicked. Within a source, scenes are drawn by labelled pixels times
-    their ``scene_weights`` entry (default 1; 0 leaves a scene out, like ``exclude``).
+    their ``scene_weights`` entry (default 1; 0 leaves a scene out, like ``exclude``); a key may be
+    a shell pattern (``rome_*_p0``): a scene takes the weight of its exact name, else of the first
+    pattern it matches.
     """
 
     path: Path
     weight: float = Field(gt=0, lt=1)  # share of batches (so of chips) drawn from this source
     patches: bool = False
-    exclude: list[str] = Field(default_factory=list)  # scene folder names left out
+    exclude: list[str] = Field(default_factory=list)  # scene folder names (or patterns) left out
     scene_weights: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("scene_weights")
@@ -100,6 +102,21 @@ class ExtraSource(BaseModel):
         if any(w < 0 for w in v.values()):
             raise ValueError("scene weights must be >= 0")
         return v
+
+
+class Distill(BaseModel):
+    """Distillation from the teacher's own class probabilities (``name`` beside each label).
+
+    The loss adds ``weight`` × T² × KL(teacher ‖ student) at temperature ``temperature`` on every
+    pixel the teacher covers, and keeps the hard-label terms only where the teacher's top
+    probability reaches ``min_confidence``: soft targets say what an unsure teacher hesitates
+    between (grass, crops, shrub), instead of its coin-flip argmax.
+    """
+
+    name: str = "prob.tif"  # uint8 round(p × 255) per class band, 255 = nodata (any grid)
+    weight: float = Field(default=1.0, gt=0)
+    temperature: float = Field(default=2.0, gt=0)
+    min_confidence: float = Field(default=0.0, ge=0, lt=1)
 
 
 class Holdout(BaseModel):
@@ -162,6 +179,10 @@ class TrainConfig(BaseModel):
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)  # of the (weighted) CE terms
     extra: list[ExtraSource] = Field(default_factory=list)
+    # Each epoch's batches go to the sources in exact proportion to their weights (shuffled), not
+    # by an independent draw per batch: every epoch then holds each source's share.
+    stratify_sources: bool = False
+    distill: Distill | None = None  # soft targets from the teacher's probabilities
     holdout: Holdout | None = None
     # What picks the best epoch: weights of each split's mIoU (a list: equal weights). Without
     # validation scenes and hold-out, minus the training loss.
@@ -255,19 +276,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
     """Read a YAML/JSON config (paths relative to the file) and apply non-None overrides."""
     data: dict[str, Any] = {}
     if path is not None:
-        file = Path(path)
-        if not file.is_file():
-            raise InputError("config file not found", file, "give a YAML or JSON training config")
-        try:
-            text = file.read_text()
-            loaded = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError) as exc:
-            raise InputError(
-                f"cannot parse config: {_one_line(exc)}", file, "fix the YAML/JSON"
-            ) from exc
-        if not isinstance(loaded, dict):
-            raise InputError("config must be a mapping of options", file, "see configs/")
-        data = _resolve(loaded, file.resolve().parent)
+        data = _read(Path(path))
     data.update(_resolve({k: v for k, v in overrides.items() if v is not None}, Path.cwd()))
     try:
         return TrainConfig.model_validate(data)
@@ -279,6 +288,38 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
             path or "options",
             "fix the option (see configs/default_model.yaml)",
         ) from exc
+
+
+def _read(file: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file's options with its paths resolved; ``base: FILE`` starts from that file's
+    options (paths relative to it), which this file's own options then override (mappings key
+    by key), so a candidate states only what differs from its recipe."""
+    if not file.is_file():
+        raise InputError("config file not found", file, "give a YAML or JSON training config")
+    if file.resolve() in seen:
+        raise InputError("config bases form a loop", file, "remove one base:")
+    try:
+        text = file.read_text()
+        loaded = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        problem = f"cannot parse config: {_one_line(exc)}"
+        raise InputError(problem, file, "fix the YAML/JSON") from exc
+    if not isinstance(loaded, dict):
+        raise InputError("config must be a mapping of options", file, "see configs/")
+    base = loaded.pop("base", None)
+    own = _resolve(loaded, file.resolve().parent)
+    if base is None:
+        return own
+    return _merge(_read(_rel(file.resolve().parent, base), (*seen, file.resolve())), own)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        merge = isinstance(old, dict) and isinstance(value, dict)
+        out[key] = _merge(old, value) if isinstance(old, dict) and merge else value
+    return out
 
 
 def _one_line(exc: Exception) -> str:

@@ -23,7 +23,7 @@ from geoseg.io.geotiff import open_scene
 from geoseg.io.scene import Scene
 from geoseg.models.inputs import features, read_bands
 from geoseg.train.config import AugmentConfig, TrainConfig
-from geoseg.train.labels import read_label
+from geoseg.train.labels import SOFT_NODATA, read_label, read_soft
 from geoseg.train.sampler import ChipPlan, ChipSampler
 from geoseg.train.transforms import geometric, radiometric
 
@@ -65,6 +65,7 @@ class LabelledScene:
     scene: Scene
     label: np.ndarray
     names: list[str]
+    soft: np.ndarray | None = None  # teacher probabilities (classes, h, w) uint8, 255 = none
     _cache: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
@@ -75,10 +76,14 @@ class LabelledScene:
         names: list[str],
         classes: Sequence[ClassInfo],
         column: str = "class",
+        soft_name: str | None = None,
     ) -> LabelledScene:
+        """``soft_name``: the teacher's probability raster beside ``label``, for distillation."""
         scene = open_scene(image)
         scene.require(names)
-        return cls(scene, read_label(label, scene.grid, classes, column), names)
+        hard = read_label(label, scene.grid, classes, column)
+        soft = read_soft(label.parent / soft_name, scene.grid, len(classes)) if soft_name else None
+        return cls(scene, hard, names, soft)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -101,6 +106,15 @@ class LabelledScene:
         label = self.label[r : r + h, c : c + w].copy()
         label[~valid] = NODATA
         return refl, valid, label
+
+    def read_soft(self, window: Window, valid: np.ndarray) -> np.ndarray | None:
+        """The teacher's probabilities in ``window`` (255 where the image is invalid), if any."""
+        if self.soft is None:
+            return None
+        r, c, h, w = int(window.row_off), int(window.col_off), int(window.height), int(window.width)
+        soft = self.soft[:, r : r + h, c : c + w].copy()
+        soft[:, ~valid] = SOFT_NODATA
+        return soft
 
 
 def open_scenes(cfg: TrainConfig, paths: Sequence[Path]) -> list[LabelledScene]:
@@ -163,11 +177,14 @@ class ModelInput:
         return features(reflectance, valid, self.bands, self.indices, self.mean, self.std)
 
 
-class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+class ChipDataset(Dataset[tuple[torch.Tensor, ...]]):
     """``plan.length`` chips per epoch, cut where the :class:`ChipSampler` says, augmented.
 
     A chip with under 10 % labelled pixels is redrawn (a few times) so steps are not wasted on
     nodata. One generator per chip serves its draws, then its augmentations, in that order.
+    With ``min_confidence`` (distillation), an item is ``(input, label, soft)``: ``soft`` the
+    teacher's probabilities (uint8, 255 = none), and the hard label only where the teacher's top
+    probability reaches ``min_confidence``.
     """
 
     def __init__(
@@ -176,6 +193,7 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         inputs: ModelInput,
         plan: ChipPlan,
         augment: AugmentConfig | None = None,  # default: AugmentConfig's defaults
+        min_confidence: float | None = None,  # distillation on: yield soft labels too
     ) -> None:
         self.scenes = list(scenes)
         self.inputs = inputs
@@ -183,6 +201,7 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self.sampler = ChipSampler([s.label for s in self.scenes], plan)
         self.length = plan.length  # precise BN draws more chips than an epoch holds
         self.epoch = 0
+        self.min_confidence = min_confidence
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -190,7 +209,7 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
         rng = self.sampler.rng(self.epoch, i)
         source = self.sampler.source(self.epoch, i)
         size = self.sampler.size(self.epoch, i, source)
@@ -201,10 +220,22 @@ class ChipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
                 break
         refl = radiometric(refl, valid, rng, self.augment, self.scenes[k].names)
         x, label = _pad(self.inputs(refl, valid), label, size)
-        x, label = geometric(x, label, rng, self.augment)
-        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(
-            np.ascontiguousarray(label).astype(np.int64)
-        )
+        if self.min_confidence is None:
+            x, label, _ = geometric(x, label, rng, self.augment)
+            return _tensor(x), _tensor(label.astype(np.int64))
+        soft = self.scenes[k].read_soft(window, valid)
+        if soft is None:
+            raise ValueError("distillation needs every training scene's teacher probabilities")
+        soft = _pad_soft(soft, size)
+        covered = (soft != SOFT_NODATA).any(axis=0)
+        label[covered & (soft.max(axis=0) < self.min_confidence * 255)] = NODATA
+        x, label, soft = geometric(x, label, rng, self.augment, soft)
+        assert soft is not None
+        return _tensor(x), _tensor(label.astype(np.int64)), _tensor(soft)
+
+
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a))
 
 
 def _pad(x: np.ndarray, label: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -216,3 +247,12 @@ def _pad(x: np.ndarray, label: np.ndarray, size: int) -> tuple[np.ndarray, np.nd
     lp = np.full((size, size), NODATA, dtype=label.dtype)
     xp[:, :h, :w], lp[:h, :w] = x, label
     return xp, lp
+
+
+def _pad_soft(soft: np.ndarray, size: int) -> np.ndarray:
+    h, w = soft.shape[1:]
+    if h == size and w == size:
+        return soft
+    out = np.full((soft.shape[0], size, size), SOFT_NODATA, dtype=soft.dtype)
+    out[:, :h, :w] = soft
+    return out

@@ -58,6 +58,6 @@ def mean_pooled(
     pooling = source.aspp.convs[-1]
     outs = [
         pooling(source.encoder(x.to(device))[-1]).mean(dim=(2, 3))
-        for x, _ in DataLoader(chips, batch_size=cfg.batch_size)
+        for x, *_ in DataLoader(chips, batch_size=cfg.batch_size)
     ]
     return torch.cat(outs).mean(0).cpu()

@@ -22,6 +22,8 @@ from geoseg.errors import InputError
 from geoseg.io.grid import Grid, on_grid
 
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb")
+#: No-data value of teacher probability rasters (uint8, round(p × 255) per class)
+SOFT_NODATA = 255
 
 
 def read_label(
@@ -42,6 +44,32 @@ def read_label(
     out = np.full(values.shape, NODATA, dtype=np.uint8)
     known = (values >= 0) & (values < len(classes))
     out[known] = values[known]
+    return out
+
+
+def read_soft(path: Path, grid: Grid, n_classes: int) -> np.ndarray:
+    """A teacher's class probabilities ``(n_classes, h, w)`` uint8 (round(p × 255)) on ``grid``,
+    resampled bilinearly (Dynamic World's are at 20 m); 255 in every band where it has none."""
+    if not path.is_file():
+        raise InputError(
+            "no teacher probabilities beside this label", path, "add them, or turn distill off"
+        )
+    try:
+        with rasterio.open(path) as ds:
+            if ds.count != n_classes:
+                raise InputError(
+                    f"teacher probabilities have {ds.count} bands for {n_classes} classes",
+                    path,
+                    "give one band per class, in class order",
+                )
+            src = on_grid(ds, grid, Resampling.bilinear, nodata=SOFT_NODATA)
+            raw = src.read(masked=True)
+            if src is not ds:
+                src.close()
+    except RasterioError as exc:
+        raise InputError("cannot read teacher probabilities", path, str(exc)) from exc
+    out = np.ma.filled(raw, SOFT_NODATA).astype(np.uint8)
+    out[:, np.ma.getmaskarray(raw).any(axis=0)] = SOFT_NODATA
     return out
 
 

@@ -30,7 +30,7 @@ from geoseg.train.warm_start import warm_start
 
 log = logging.getLogger("geoseg.train")
 Report = Callable[[str], None]
-Batches = DataLoader[tuple[torch.Tensor, torch.Tensor]]
+Batches = DataLoader[tuple[torch.Tensor, ...]]
 
 
 def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
@@ -44,7 +44,8 @@ def train(cfg: TrainConfig, report: Report | None = None) -> Bundle:
 
     data = prepare_data(cfg, say)
     plan = ChipPlan.from_config(cfg, data.sources)
-    chips = ChipDataset(data.train, data.inputs, plan, cfg.augment)
+    distill = cfg.distill.min_confidence if cfg.distill else None
+    chips = ChipDataset(data.train, data.inputs, plan, cfg.augment, distill)
     # Its own generator: each pass draws a base seed, which must not come from torch's global
     # one (that seeds the network's weights and is saved in checkpoints).
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -134,10 +135,11 @@ def train_epoch(parts: Parts, loader: Batches, device: torch.device) -> float:
     """One pass over the epoch's chips; the mean batch loss."""
     parts.network.train()
     total, batches = 0.0, 0
-    for x, y in loader:
+    for x, y, *soft in loader:  # soft: the teacher's probabilities, when distilling
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        extra = [s.to(device, non_blocking=True) for s in soft]
         with torch.autocast(device.type, enabled=parts.amp):
-            loss = parts.criterion(parts.network(x), y)
+            loss = parts.criterion(parts.network(x), y, *extra)
         parts.optimizer.zero_grad(set_to_none=True)
         parts.scaler.scale(loss).backward()
         parts.scaler.step(parts.optimizer)

@@ -16,7 +16,8 @@ from torch import nn
 
 from geoseg.classes import NODATA
 from geoseg.errors import InputError
-from geoseg.train.config import LossTerm
+from geoseg.train.config import Distill, LossTerm
+from geoseg.train.labels import SOFT_NODATA
 
 
 def class_weights(counts: np.ndarray, power: float = 0.5, clip: float = 10.0) -> np.ndarray:
@@ -53,7 +54,8 @@ def configured_weights(
 
 
 class CombinedLoss(nn.Module):
-    """``sum(weight_i * loss_i)`` over the configured terms."""
+    """``sum(weight_i * loss_i)`` over the configured terms, plus the distillation term when a
+    :class:`~geoseg.train.config.Distill` is given and the batch brings soft labels."""
 
     def __init__(
         self,
@@ -61,6 +63,7 @@ class CombinedLoss(nn.Module):
         n_classes: int,
         weights: np.ndarray | None = None,
         label_smoothing: float = 0.0,
+        distill: Distill | None = None,
     ) -> None:
         super().__init__()
         if not terms:
@@ -69,13 +72,39 @@ class CombinedLoss(nn.Module):
         self.names = [t.name for t in terms]
         self.factors = [t.weight for t in terms]
         self.terms = nn.ModuleList(_term(t.name, n_classes, w, label_smoothing) for t in terms)
+        self.distill = distill
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, logits: torch.Tensor, target: torch.Tensor, soft: torch.Tensor | None = None
+    ) -> torch.Tensor:
         logits = logits.float()
         total = logits.new_zeros(())
         for f, term in zip(self.factors, self.terms, strict=True):
             total = total + f * term(logits, target)
+        if self.distill is not None and soft is not None:
+            kd = distillation_loss(logits, soft, self.distill.temperature)
+            total = total + self.distill.weight * kd
         return total
+
+
+def distillation_loss(logits: torch.Tensor, soft: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``T² · KL(teacher_T ‖ student_T)`` averaged over pixels the teacher covers.
+
+    ``soft`` is ``(N, C, H, W)`` uint8, round(p × 255) per class, 255 in every class where the
+    teacher says nothing. The teacher is softened as its logits would be: ``p^(1/T)`` renormalised
+    (``softmax(z / T)`` for ``p = softmax(z)``). The T² keeps the gradient's size across T
+    (Hinton et al. 2015).
+    """
+    covered = (soft != SOFT_NODATA).any(dim=1)
+    if not covered.any():
+        return logits.new_zeros(())
+    p = soft.float().clamp_min(0.5) / 255.0  # round(p × 255) = 0 is p < 1/510, not p = 0
+    if temperature != 1.0:
+        p = p ** (1.0 / temperature)
+    p = p / p.sum(dim=1, keepdim=True)
+    log_q = torch.log_softmax(logits.float() / temperature, dim=1)
+    kl = (p * (p.log() - log_q)).sum(dim=1)
+    return temperature**2 * kl[covered].mean()
 
 
 def _term(name: str, n_classes: int, w: torch.Tensor | None, smoothing: float = 0.0) -> nn.Module:

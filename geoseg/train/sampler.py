@@ -46,6 +46,7 @@ class ChipPlan:
     batch_size: int = 1  # chips of a batch share their size, so they stack
     # Extra sources; the scenes in none of them form the main source, which keeps the rest.
     sources: tuple[SourcePlan, ...] = ()
+    stratified: bool = False  # each epoch's batches split among sources exactly by weight
 
     @classmethod
     def from_config(cls, cfg: TrainConfig, sources: Sequence[SourcePlan] = ()) -> ChipPlan:
@@ -58,6 +59,7 @@ class ChipPlan:
             sizes=tuple(cfg.chip_sizes),
             batch_size=cfg.batch_size,
             sources=tuple(sources),
+            stratified=cfg.stratify_sources,
         )
 
 
@@ -102,6 +104,7 @@ class ChipSampler:
             self.sources.append(_Source(index, w / w.sum(), anchors, src.patch))
         self.weights = np.array([s.weight for s in plans], dtype=np.float64)
         self.p = self.sources[0].p  # the main source's scene probabilities
+        self._stratum: tuple[int, np.ndarray] | None = None  # (epoch, each batch's source)
 
     def rng(self, epoch: int, i: int) -> np.random.Generator:
         """The generator of chip ``i`` of ``epoch``: its origin draws, then its augmentations."""
@@ -111,8 +114,24 @@ class ChipSampler:
         """Chip ``i``'s source (0: the main one), one per batch, drawn by the sources' weights."""
         if not self.plan.sources:
             return 0
+        if self.plan.stratified:
+            return int(self.epoch_sources(epoch)[i // self.plan.batch_size])
         rng = np.random.default_rng([self.plan.seed, epoch, i // self.plan.batch_size, 2])
         return int(rng.choice(len(self.weights), p=self.weights / self.weights.sum()))
+
+    def epoch_sources(self, epoch: int) -> np.ndarray:
+        """Each batch's source in ``epoch`` when stratified: every source gets its weight's share
+        of the batches (largest remainders), in a seeded random order."""
+        if self._stratum is not None and self._stratum[0] == epoch:
+            return self._stratum[1]
+        n = -(-self.plan.length // self.plan.batch_size)
+        share = self.weights / self.weights.sum() * n
+        counts = np.floor(share).astype(np.int64)
+        counts[np.argsort(counts - share, kind="stable")[: n - counts.sum()]] += 1
+        order = np.repeat(np.arange(len(counts)), counts)
+        np.random.default_rng([self.plan.seed, epoch, 3]).shuffle(order)
+        self._stratum = (epoch, order)
+        return order
 
     def size(self, epoch: int, i: int, source: int = 0) -> int:
         """Chip ``i``'s size: one per batch (a batch stacks equal chips), drawn from ``sizes``;

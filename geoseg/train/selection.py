@@ -87,7 +87,7 @@ def precise_bn(
         m.momentum = None  # cumulative average
     network.train()
     length, data.length = data.length, batches * batch_size
-    for x, _ in DataLoader(data, batch_size=batch_size, shuffle=False):
+    for x, *_ in DataLoader(data, batch_size=batch_size, shuffle=False):
         network(x.to(device))
     data.length = length
     for m, momentum in zip(bns, momenta, strict=True):

@@ -107,7 +107,9 @@ def build_parts(
     Built after any warm start: the EMA starts as a copy of the network's weights.
     """
     amp = (device.type == "cuda") if cfg.amp is None else cfg.amp
-    criterion = CombinedLoss(cfg.loss, len(cfg.classes), weights, cfg.label_smoothing).to(device)
+    criterion = CombinedLoss(
+        cfg.loss, len(cfg.classes), weights, cfg.label_smoothing, cfg.distill
+    ).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     return Parts(
         network=network,

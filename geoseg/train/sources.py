@@ -8,7 +8,8 @@ on, even where it sits inside ``train`` or an extra folder, and is scored at eac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,13 @@ def _keep(pairs: Pairs, held: set[Path], drop: Sequence[str] = ()) -> tuple[Pair
     return [(i, lab) for i, lab in outside if i.name not in drop], len(pairs) - len(outside)
 
 
+def scene_weight(name: str, weights: Mapping[str, float]) -> float:
+    """A scene's weight: its exact name's entry, else the first pattern it matches, else 1."""
+    if name in weights:
+        return weights[name]
+    return next((w for key, w in weights.items() if fnmatchcase(name, key)), 1.0)
+
+
 def training_pairs(
     cfg: TrainConfig, held: Sequence[Path]
 ) -> tuple[Pairs, list[tuple[ExtraSource, Pairs]], int]:
@@ -63,13 +71,18 @@ def training_pairs(
     main, removed = _keep(find_scenes(cfg.train, cfg.label_name), hold)
     extras = []
     for src in cfg.extra:
-        unknown = sorted(set(src.exclude) | set(src.scene_weights))
         pairs = find_scenes([src.path], cfg.label_name)
-        unknown = [n for n in unknown if n not in {img.name for img, _ in pairs}]
+        names = [img.name for img, _ in pairs]
+        unknown = sorted(
+            key
+            for key in {*src.exclude, *src.scene_weights}
+            if not any(fnmatchcase(n, key) for n in names)
+        )
         if unknown:
             raise InputError(f"no scene {unknown[0]!r} in this source", src.path, "fix its name")
-        zero = [n for n, w in src.scene_weights.items() if w == 0]
-        kept, n_held = _keep(pairs, hold, [*src.exclude, *zero])
+        excluded = {n for n in names if any(fnmatchcase(n, k) for k in src.exclude)}
+        dropped = [n for n in names if n in excluded or scene_weight(n, src.scene_weights) == 0]
+        kept, n_held = _keep(pairs, hold, dropped)
         removed += n_held
         if not kept:
             raise InputError("every scene of an extra source is left out", src.path, "check it")
@@ -97,23 +110,25 @@ def open_training(
     held = holdout_items(cfg)
     main, extras, removed = training_pairs(cfg, held)
     names = read_bands(cfg.bands, cfg.indices)
+    soft = cfg.distill.name if cfg.distill else None
 
-    def opened(pairs: Pairs) -> list[LabelledScene]:
+    def opened(pairs: Pairs, soft: str | None = None) -> list[LabelledScene]:
         return [
-            LabelledScene.open(img, lab, names, cfg.classes, cfg.label_column) for img, lab in pairs
+            LabelledScene.open(img, lab, names, cfg.classes, cfg.label_column, soft)
+            for img, lab in pairs
         ]
 
-    scenes = opened(main)
+    scenes = opened(main, soft)
     plans = []
     for src, pairs in extras:
-        start, more = len(scenes), opened(pairs)
+        start, more = len(scenes), opened(pairs, soft)
         scenes += more
         plans.append(
             SourcePlan(
                 scenes=tuple(range(start, len(scenes))),
                 weight=src.weight,
                 patch=patch_size(more, src.path) if src.patches else None,
-                scene_weights=tuple(src.scene_weights.get(img.name, 1.0) for img, _ in pairs),
+                scene_weights=tuple(scene_weight(img.name, src.scene_weights) for img, _ in pairs),
             )
         )
         say(f"extra source {src.path.name}: {len(more)} scenes, {src.weight:.0%} of batches")

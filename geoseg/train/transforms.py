@@ -180,9 +180,18 @@ def _named(bands: Sequence[str], reflectance: np.ndarray) -> Sequence[str]:
 
 
 def geometric(
-    x: np.ndarray, label: np.ndarray, rng: np.random.Generator, aug: AugmentConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """A random :func:`d4` element on model input and label (one draw), when D4 is on."""
+    x: np.ndarray,
+    label: np.ndarray,
+    rng: np.random.Generator,
+    aug: AugmentConfig,
+    soft: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A random :func:`d4` element on model input, label and soft label (one draw), when D4 is
+    on. The draw does not depend on ``soft``, so chips stay the same with or without it."""
     if not aug.d4:
-        return x, label
-    return d4(x, label, int(rng.integers(0, 8)))
+        return x, label, soft
+    k = int(rng.integers(0, 8))
+    x, label = d4(x, label, k)
+    if soft is not None:
+        soft, _ = d4(soft, label, k)
+    return x, label, soft

@@ -54,3 +54,21 @@ def test_folding_the_pooling_branch_keeps_the_output_for_its_pooled_value() -> N
         torch.testing.assert_close(local(x), pooling(x), atol=1e-5, rtol=0)
         local.load_state_dict(fold_image_pooling(pooling.state_dict(), pooled + 1.0))
         assert (local.aspp(deepest) - pooling.aspp(deepest)).abs().max() > 0.1
+
+
+def test_a_half_resolution_decoder_returns_full_resolution_logits() -> None:
+    torch.manual_seed(0)
+    net = UnetASPP(
+        "resnet18", 12, 9, decoder_channels=(32, 16, 16, 8), aspp_channels=16, output_stride=2
+    ).eval()
+    x = torch.randn(1, 12, 64, 96)
+    with torch.no_grad():
+        out = net(x)
+        inner = net.head(net.decoder([*net.encoder(x)[:-1], net.aspp(net.encoder(x)[-1])]))
+    assert out.shape == (1, 9, 64, 96) and inner.shape == (1, 9, 32, 48)
+    up = torch.nn.functional.interpolate(inner, size=(64, 96), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(out, up)
+    with pytest.raises(ValueError, match="decoder_channels needs 4 entries"):
+        UnetASPP("resnet18", 12, 9, decoder_channels=(32, 16, 16, 8, 8), output_stride=2)
+    with pytest.raises(ValueError, match="output_stride must be 1, 2 or 4"):
+        UnetASPP("resnet18", 12, 9, output_stride=3)

@@ -81,3 +81,30 @@ def test_extra_sources_and_holdout_resolve_against_the_file(tmp_path: Path) -> N
     assert plain.extra == [] and plain.holdout is None and plain.select_on == {"val": 1.0}
     assert plain.augment.illumination.p == plain.augment.haze.p == plain.augment.l2a.p == 0
     assert plain.label_smoothing == 0.0
+
+
+def test_a_candidate_states_only_what_differs_from_its_base(tmp_path: Path) -> None:
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes/base.yaml").write_text(
+        "train: data/train\nepochs: 40\naugment: {gain: 0.1, haze: {p: 0.3}}\n"
+        "model_params: {aspp_channels: 96, decoder_channels: [64, 32, 32, 16, 16]}\n"
+    )
+    (tmp_path / "cand.yaml").write_text(
+        "base: recipes/base.yaml\noutput: out\naugment: {haze: {p: 0.5}}\n"
+        "model_params: {decoder_channels: [64, 32, 32, 16], output_stride: 2}\n"
+    )
+    cfg = load_config(tmp_path / "cand.yaml", epochs=3)
+    assert cfg.train == [tmp_path / "recipes/data/train"]  # relative to the file that says it
+    assert cfg.output == tmp_path / "out" and cfg.epochs == 3
+    assert cfg.augment.gain == 0.1 and cfg.augment.haze.p == 0.5  # mappings merge key by key
+    assert cfg.model_params == {
+        "aspp_channels": 96,
+        "decoder_channels": [64, 32, 32, 16],  # lists are replaced
+        "output_stride": 2,
+    }
+    (tmp_path / "loop.yaml").write_text("base: loop.yaml\ntrain: x\n")
+    with pytest.raises(InputError, match="config bases form a loop"):
+        load_config(tmp_path / "loop.yaml")
+    (tmp_path / "lost.yaml").write_text("base: nowhere.yaml\n")
+    with pytest.raises(InputError, match="config file not found"):
+        load_config(tmp_path / "lost.yaml")

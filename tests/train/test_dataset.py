@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from rasterio.windows import Window
 
 from geoseg.classes import NODATA
@@ -24,6 +25,7 @@ from geoseg.train.dataset import (
     normalisation,
     open_scenes,
 )
+from geoseg.train.labels import SOFT_NODATA
 from geoseg.train.sampler import ChipPlan
 from tests.conftest import BANDS, DATA, NORCIA_LABELLED
 
@@ -107,3 +109,18 @@ def test_chips_hold_labelled_pixels_where_they_can(norcia: LabelledScene) -> Non
     data = ChipDataset([norcia], PLAIN, ChipPlan(size=32, length=40))
     shares = [float((data[i][1] != NODATA).float().mean()) for i in range(len(data))]
     assert min(shares) >= 0.1 and len(data) == 40
+
+
+def test_distillation_chips_bring_the_teacher_and_drop_its_unsure_hard_labels() -> None:
+    scene = LabelledScene.open(NORCIA, NORCIA / "label.tif", NAMES, DW_CLASSES, "class", "prob.tif")
+    assert scene.soft is not None
+    plain = ChipDataset([scene], PLAIN, ChipPlan(size=320, length=2))
+    kd = ChipDataset([scene], PLAIN, ChipPlan(size=320, length=2), min_confidence=0.6)
+    (x0, y0), (x, y, soft) = plain[0], kd[0]
+    assert soft.shape == (9, 320, 320) and soft.dtype == torch.uint8
+    assert (x == x0).all()  # the same chip and augmentation as without distillation
+    covered = (soft != SOFT_NODATA).any(dim=0)
+    assert not covered[y0 == NODATA].any()  # padding and nodata: no teacher either
+    unsure = covered & (soft.max(dim=0).values < 0.6 * 255)
+    assert unsure.any() and (y[unsure] == NODATA).all()
+    assert (y[~unsure] == y0[~unsure]).all()  # sure pixels keep their hard label

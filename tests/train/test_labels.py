@@ -17,7 +17,7 @@ from geoseg.errors import InputError
 from geoseg.models.inputs import read_bands
 from geoseg.train.config import DW_CLASSES
 from geoseg.train.dataset import LabelledScene
-from geoseg.train.labels import read_label
+from geoseg.train.labels import SOFT_NODATA, read_label, read_soft
 from tests.conftest import BANDS, NORCIA_LABELLED
 
 NAMES = read_bands(BANDS, ["NDVI", "NDWI"])
@@ -95,3 +95,29 @@ def test_unknown_classes_and_empty_polygons_become_nodata(
     frame.to_file(tmp_path / "none.gpkg")
     empty = read_label(tmp_path / "none.gpkg", norcia.scene.grid, DW_CLASSES)
     assert empty.shape == raw.shape and (empty == NODATA).all()
+
+
+def test_teacher_probabilities_are_resampled_onto_the_image_grid(norcia: LabelledScene) -> None:
+    """Dynamic World's 20 m probabilities on the 10 m grid: their argmax agrees with its 10 m
+    labels nearly everywhere (the data README: ~96-99 %), and nodata stays nodata."""
+    soft = read_soft(NORCIA_LABELLED / "prob.tif", norcia.scene.grid, len(DW_CLASSES))
+    assert soft.shape == (9, *norcia.shape) and soft.dtype == np.uint8
+    covered = (soft != SOFT_NODATA).any(axis=0)
+    both = covered & (norcia.label != NODATA)
+    agree = (soft.argmax(axis=0) == norcia.label)[both].mean()
+    assert agree > 0.9, agree
+    sums = soft[:, covered].astype(int).sum(axis=0)
+    assert abs(np.median(sums) - 255) <= 3  # still probabilities after resampling
+
+
+def test_missing_or_malformed_teacher_probabilities_are_refused(
+    tmp_path: Path, norcia: LabelledScene
+) -> None:
+    with pytest.raises(InputError, match="no teacher probabilities"):
+        read_soft(tmp_path / "prob.tif", norcia.scene.grid, 9)
+    _, profile = _label(NORCIA_LABELLED / "label.tif")
+    profile.update(count=1)
+    with rasterio.open(tmp_path / "prob.tif", "w", **profile) as ds:
+        ds.write(np.zeros((1, profile["height"], profile["width"]), np.uint8))
+    with pytest.raises(InputError, match="1 bands for 9 classes"):
+        read_soft(tmp_path / "prob.tif", norcia.scene.grid, 9)

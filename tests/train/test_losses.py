@@ -8,8 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from geoseg.errors import InputError
-from geoseg.train.config import LossTerm
-from geoseg.train.losses import CombinedLoss, class_weights, configured_weights
+from geoseg.train.config import Distill, LossTerm
+from geoseg.train.labels import SOFT_NODATA
+from geoseg.train.losses import (
+    CombinedLoss,
+    class_weights,
+    configured_weights,
+    distillation_loss,
+)
 
 
 def test_class_weights_by_hand() -> None:
@@ -85,3 +91,47 @@ def test_label_smoothing_reaches_the_ce_terms_only() -> None:
     loss = CombinedLoss(terms, 9, np.ones(9, np.float32), label_smoothing=0.1)
     assert [getattr(t, "label_smoothing", None) for t in loss.terms] == [0.1, 0.1, None]
     assert CombinedLoss(terms[:1], 9, np.ones(9, np.float32)).terms[0].label_smoothing == 0.0
+
+
+def _soft(logits: torch.Tensor) -> torch.Tensor:
+    """A teacher's probabilities as stored: round(p × 255), uint8."""
+    return torch.round(torch.softmax(logits, dim=1) * 255).to(torch.uint8)
+
+
+def test_distillation_is_kl_to_the_teacher_and_skips_uncovered_pixels() -> None:
+    logits, _ = _batch()
+    g = torch.Generator().manual_seed(1)
+    soft = _soft(torch.randn(2, 3, 8, 8, generator=g) * 2)
+    soft[1, :, :3] = SOFT_NODATA  # the teacher says nothing there
+    covered = torch.ones(2, 8, 8, dtype=torch.bool)
+    covered[1, :3] = False
+    p = soft.float().clamp_min(0.5) / 255
+    p = p / p.sum(1, keepdim=True)
+    expected = F.kl_div(F.log_softmax(logits, 1), p, reduction="none").sum(1)[covered].mean()
+    torch.testing.assert_close(distillation_loss(logits, soft, 1.0), expected)
+    # T² KL between the softened distributions; the teacher softened as its logits would be
+    t = 2.0
+    pt = p ** (1 / t) / (p ** (1 / t)).sum(1, keepdim=True)
+    kl_t = F.kl_div(F.log_softmax(logits / t, 1), pt, reduction="none").sum(1)[covered].mean()
+    torch.testing.assert_close(distillation_loss(logits, soft, t), t * t * kl_t)
+
+
+def test_distillation_vanishes_when_the_student_is_the_teacher() -> None:
+    logits = torch.randn(1, 4, 6, 6, generator=torch.Generator().manual_seed(2))
+    soft = _soft(logits)
+    student = torch.log(soft.float().clamp_min(0.5) / 255)
+    assert distillation_loss(student, soft, 1.0).item() < 1e-5
+    assert distillation_loss(logits.flip(1), soft, 1.0).item() > 0.1
+    none = torch.full_like(soft, SOFT_NODATA)
+    assert distillation_loss(logits, none, 1.0).item() == 0.0
+
+
+def test_combined_loss_adds_distillation_only_with_soft_labels() -> None:
+    logits, target = _batch()
+    soft = _soft(torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(3)))
+    hard = CombinedLoss([LossTerm(name="ce")], 3)
+    kd = CombinedLoss([LossTerm(name="ce")], 3, distill=Distill(weight=0.5, temperature=2.0))
+    torch.testing.assert_close(kd(logits, target), hard(logits, target))
+    torch.testing.assert_close(
+        kd(logits, target, soft), hard(logits, target) + 0.5 * distillation_loss(logits, soft, 2)
+    )

@@ -12,7 +12,13 @@ from geoseg.classes import NODATA
 from geoseg.errors import InputError
 from geoseg.train import load_config
 from geoseg.train.sampler import ChipPlan, ChipSampler, SourcePlan
-from geoseg.train.sources import holdout_items, patch_size, sampled_counts, training_pairs
+from geoseg.train.sources import (
+    holdout_items,
+    patch_size,
+    sampled_counts,
+    scene_weight,
+    training_pairs,
+)
 from tests.conftest import DATA, REPO
 
 EXTRA = DATA / "extra"
@@ -120,3 +126,57 @@ def test_unknown_scene_names_and_tiny_patches_are_refused(tmp_path: Path) -> Non
     with pytest.raises(InputError, match="patches smaller than 32"):
         patch_size([Tiny(), type("T", (), {"shape": (31, 64)})()], tmp_path)  # type: ignore[list-item]
     assert patch_size([Tiny()], tmp_path) == 32  # type: ignore[list-item]
+
+
+def test_stratified_epochs_hold_each_source_share_exactly() -> None:
+    labels = _scenes()
+    plan = ChipPlan(size=64, length=200, batch_size=8, seed=1, sources=SOURCES, stratified=True)
+    sampler = ChipSampler(labels, plan)
+    for epoch in range(3):
+        per_batch = [sampler.source(epoch, b * 8) for b in range(25)]
+        # 25 batches at 0.55 / 0.3 / 0.15: 13.75, 7.5, 3.75 -> largest remainders 14, 7, 4
+        assert np.bincount(per_batch, minlength=3).tolist() == [14, 7, 4]
+        assert all(sampler.source(epoch, b * 8 + 7) == s for b, s in enumerate(per_batch))
+    orders = {tuple(sampler.epoch_sources(e)) for e in range(3)}
+    assert len(orders) == 3  # shuffled anew each epoch
+    assert tuple(ChipSampler(labels, plan).epoch_sources(2)) in orders  # seeded
+
+
+def test_scene_weight_patterns() -> None:
+    weights = {"rome_*_p0": 0.0625, "rome_*": 0.5, "rome_2018_p0": 2.0}
+    assert scene_weight("rome_2018_p0", weights) == 2.0  # the exact name wins
+    assert scene_weight("rome_2019_p0", weights) == 0.0625  # then the first pattern that matches
+    assert scene_weight("rome_2019_p7", weights) == 0.5
+    assert scene_weight("congo_p1", weights) == 1.0
+
+
+@needs_data
+def test_the_round3_recipe_mixes_sources_by_place_and_landscape() -> None:
+    """The shipped recipe's data mix (issue 31): rural, forest, winter and snow sources are more
+    than half of every epoch; open sea counts a tenth a patch; the 16 dates of one Rome footprint
+    together count as one patch; no hold-out item is trained on."""
+    cfg = load_config(REPO / "configs/recipe_r3.yaml")
+    assert cfg.stratify_sources and cfg.distill is not None
+    assert sum(e.weight for e in cfg.extra) >= 0.5
+    held = holdout_items(cfg)
+    main, extras, _ = training_pairs(cfg, held)
+    sen12 = dict(extras[0][1])
+    assert len(sen12) == 70
+    w = {img.name: scene_weight(img.name, cfg.extra[0].scene_weights) for img in sen12}
+    series = [n for n in w if n.startswith("sen12mscrts_rome_") and n.endswith("_p0")]
+    assert len(series) == 16 and sum(w[n] for n in series) == pytest.approx(1.0)
+    sea = [n for n in w if n.split("_p")[0] in SEA_SCENES]
+    assert len(sea) == 29 and {w[n] for n in sea} == {0.1}
+    snow = [n for n in w if n.startswith("ROIs1158_spring_26_")]
+    assert len(snow) == 3 and {w[n] for n in snow} == {1.0}
+    trained = {img.name for img, _ in main} | {i.name for _, p in extras for i, _ in p}
+    assert not trained & {p.name for p in held}
+
+
+#: The SEN12MS-CR scenes of extra2 that are 100 % open water (extra2/README.md)
+SEA_SCENES = {
+    "ROIs1158_spring_101",
+    "ROIs1868_summer_135",
+    "ROIs1970_fall_148",
+    "ROIs2017_winter_84",
+}

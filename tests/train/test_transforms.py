@@ -68,14 +68,30 @@ def test_configured_augmentations_draw_only_when_on() -> None:
     label = np.arange(16, dtype=np.uint8).reshape(4, 4)
     rng = np.random.default_rng(0)
     assert radiometric(refl, valid, rng, NO_AUGMENT) is refl
-    x, lab = geometric(refl, label, rng, NO_AUGMENT)
-    assert x is refl and lab is label
+    x, lab, soft = geometric(refl, label, rng, NO_AUGMENT)
+    assert x is refl and lab is label and soft is None
     assert rng.random() == np.random.default_rng(0).random()
     on = AugmentConfig()
     a, b = np.random.default_rng(7), np.random.default_rng(7)
     np.testing.assert_array_equal(radiometric(refl, valid, a, on), jitter(refl, valid, b))
-    _, lab = geometric(refl, label, a, on)
+    _, lab, _ = geometric(refl, label, a, on)
     np.testing.assert_array_equal(lab, d4(refl, label, int(b.integers(0, 8)))[1])
+
+
+def test_soft_labels_turn_with_the_chip_and_leave_the_draws_alone() -> None:
+    """Soft labels get the same D4 element as image and label; the draw is the same with or
+    without them, so switching distillation on does not change which chips are seen."""
+    x = np.arange(2 * 16, dtype=np.float32).reshape(2, 4, 4)
+    label = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    soft = np.stack([label, 255 - label]).astype(np.uint8)
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    xa, la, sa = geometric(x, label, a, AugmentConfig(), soft)
+    xb, _, sb = geometric(x, label, b, AugmentConfig())
+    assert sb is None and sa is not None
+    np.testing.assert_array_equal(xa, xb)
+    np.testing.assert_array_equal(sa[0], la)  # band 0 was the label: it turned the same way
+    np.testing.assert_array_equal(sa[1], 255 - la)
+    assert a.random() == b.random()
 
 
 BANDS10 = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
