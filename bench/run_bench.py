@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from affine import Affine
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -100,9 +102,9 @@ def case_end_to_end(
         res = geoseg.classify(scene, out, model=bundle, options=opts)
         dt = time.perf_counter() - t0
     cpu = _cpu_s() - c0
-    grid = TileGrid.for_chunk_size(
-        *_shape(scene), bundle.spec.tile_size, bundle.spec.overlap, chunk_size
-    )
+    shape, transform = _shape(scene)
+    tile, overlap = bundle.spec.tile_size, bundle.spec.overlap
+    grid = TileGrid.for_chunk_size(*shape, tile, overlap, chunk_size, transform)
     tiles = grid.n_tile_rows * grid.n_tile_cols * grid.tile**2
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     cores = os.cpu_count() or 1
@@ -187,10 +189,12 @@ def cpu_budget(model: dict[str, float], e2e: dict[str, float], cores: int) -> di
     }
 
 
-def _shape(scene: str) -> tuple[int, int]:
+def _shape(scene: str) -> tuple[tuple[int, int], Affine]:
+    """The scene's size and transform: the run anchors its tiles to the CRS."""
     import geoseg
 
-    return geoseg.open_scene(scene).shape
+    opened = geoseg.open_scene(scene)
+    return opened.shape, opened.grid.transform
 
 
 def _sub(case: str, *args: str) -> dict[str, float]:
@@ -241,7 +245,7 @@ def main() -> None:
 
     result: dict[str, object] = {
         "scene": a.scene,
-        "shape": _shape(a.scene),
+        "shape": _shape(a.scene)[0],
         "machine": f"{platform.machine()} {os.cpu_count()} cores, torch threads "
         f"{torch.get_num_threads()}, GPU: "
         + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"),

@@ -136,9 +136,10 @@ def classify_array(
     """Run the in-process engine and assemble the class raster in memory (small crops only)."""
     from geoseg.engine.local import InProcessEngine, Job, collect, run_chunks
     from geoseg.engine.predict import Predictor
-    from geoseg.tiling import TileGrid, edge_margin
+    from geoseg.tiling import TileGrid, crs_phase, edge_margin
 
     scene = open_scene(scene_path)
-    grid = TileGrid(*scene.shape, tile, overlap, chunk_tiles, edge_margin(tile, overlap))
+    phase = crs_phase(scene.grid.transform, tile - overlap)  # as runs anchor their tiles
+    grid = TileGrid(*scene.shape, tile, overlap, chunk_tiles, edge_margin(tile, overlap), phase)
     engine = InProcessEngine(Predictor(bundle, batch_size=batch_size, tta=tta))
     return collect(run_chunks(Job(scene, grid), engine), grid)

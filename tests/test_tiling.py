@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from affine import Affine
+from rasterio.transform import from_origin
 
-from geoseg.tiling import TileGrid, blend_window, mirror
+from geoseg.tiling import TileGrid, blend_window, crs_phase, mirror
 
 
 @pytest.mark.parametrize(
@@ -99,3 +101,50 @@ def test_mirror_reflects_at_both_edges_and_repeats() -> None:
     assert mirror(-3, 9, 4).tolist() == [2, 1, 0, 0, 1, 2, 3, 3, 2]
     assert mirror(0, 4, 4).tolist() == [0, 1, 2, 3]
     assert mirror(-9, 3, 2).tolist() == [0, 0, 1]  # reaches longer than the scene still land in it
+
+
+def _tile_origins(grid: TileGrid, transform: Affine) -> set[tuple[float, float]]:
+    """Upper-left corners of every tile of ``grid``, in CRS coordinates."""
+    return {
+        transform * (grid.origin(j, 1), grid.origin(i, 0))
+        for i in range(grid.n_tile_rows)
+        for j in range(grid.n_tile_cols)
+    }
+
+
+def test_tiles_are_anchored_to_the_crs_so_a_sub_crop_sees_the_full_scenes_tiles() -> None:
+    """A sub-crop at any offset (here none on a 32-px or tile step) has its tiles where the full
+    scene has them, wherever both reach; cores still cover every pixel once."""
+    full_t = from_origin(600_000, 5_600_000, 10, 10)
+    full = TileGrid.for_chunk_size(2000, 1800, 512, 64, 896, full_t)
+    r, c = 74, 106
+    sub_t = full_t * Affine.translation(c, r)
+    sub = TileGrid.for_chunk_size(900, 1100, 512, 64, 896, sub_t)
+    assert sub.phase == ((full.phase[0] + r) % 448, (full.phase[1] + c) % 448)
+    inside = {
+        (x, y)
+        for x, y in _tile_origins(sub, sub_t)
+        if x >= 600_000 and y <= 5_600_000  # tiles that start inside the full scene
+    }
+    assert inside and inside <= _tile_origins(full, full_t)
+    for grid in (full, sub):
+        hits = np.zeros((grid.height, grid.width), dtype=np.int32)
+        for ch in grid.chunks():
+            placed = grid.in_scene(ch.core)
+            if placed is not None:
+                w = placed[0]
+                hits[w.row_off : w.row_off + w.height, w.col_off : w.col_off + w.width] += 1
+        assert (hits == 1).all()
+        first = grid.chunk(0, 0)
+        assert first.core.row_off == -64 - grid.phase[0]
+        assert first.extent.col_off == -64 - grid.phase[1]
+
+
+def test_crs_phase() -> None:
+    assert crs_phase(from_origin(600_000, 5_600_000, 10, 10), 448) == (
+        560_000 % 448,
+        60_000 % 448,
+    )
+    assert crs_phase(Affine(10, 0.5, 0, 0.5, -10, 0), 448) == (0, 0)  # rotated: corner-anchored
+    with pytest.raises(ValueError, match="phase must be between 0 and the stride"):
+        TileGrid(100, 100, 256, 32, phase=(0, 224))

@@ -137,7 +137,7 @@ class Predictor:
         jobs: list[tuple[int, int, float]] = []  # tile origin in extent coords, valid share
         for i in chunk.tile_rows:
             for j in chunk.tile_cols:
-                r, c = grid.origin(i) - int(ext.row_off), grid.origin(j) - int(ext.col_off)
+                r, c = grid.origin(i, 0) - int(ext.row_off), grid.origin(j, 1) - int(ext.col_off)
                 share = float(vin[r : r + tile, c : c + tile].mean())
                 if share > 0:  # an all-nodata tile has nothing to say
                     jobs.append((r, c, share))
