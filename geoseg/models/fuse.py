@@ -57,5 +57,6 @@ def _is_norm_act(bn: nn.BatchNorm2d) -> bool:
 def _after(bn: nn.BatchNorm2d) -> nn.Module:
     """What is left of a folded BatchNorm: nothing, or timm's dropout and activation."""
     if _is_norm_act(bn):
-        return nn.Sequential(bn.drop, bn.act)
+        drop, act = bn.get_submodule("drop"), bn.get_submodule("act")
+        return nn.Sequential(drop, act)
     return nn.Identity()
