@@ -45,10 +45,11 @@ def test_the_lock_pins_every_dependency_inside_its_range() -> None:
 
 def test_the_conda_environment_names_every_dependency() -> None:
     env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
     listed = {
         canonicalize_name(Requirement(d).name)
-        for d in env["dependencies"]
-        if isinstance(d, str) and not d.startswith("python")
+        for d in [*env["dependencies"], *(p for group in pip for p in group)]
+        if isinstance(d, str) and not d.startswith("python") and d != "pip"
     }
     for req in _requirements():
         name = canonicalize_name(req.name)

@@ -86,8 +86,8 @@ def _describe_scene(source: str) -> None:
             out.print(f"  mask:  {m.describe()}{origin}", highlight=False)
     else:
         out.print(
-            "  mask:  none (clouds are masked by an SCL band (L2A) or detected in L1C scenes "
-            "holding B01, B09 and B10; use --mask FILE to mask pixels)"
+            "  mask:  none (clouds are masked by an SCL band (L2A) or detected in scenes "
+            "holding B02, B03, B04 and B08; use --mask FILE to mask pixels)"
         )
 
 
@@ -135,6 +135,7 @@ def _describe_output(path: Path, tags: dict[str, str]) -> None:
         "written by": version and f"geoseg {version}",
         "tile/overlap": tags.get("GEOSEG_TILE"),
         "masks": tags.get("GEOSEG_MASKS"),
+        "cloud mask": _cloud_line(tags),
         "values": units,
     }
     for key, value in tags.items():  # product facts of SAFE and STAC inputs
@@ -146,7 +147,7 @@ def _describe_output(path: Path, tags: dict[str, str]) -> None:
     out.print(f"  grid:  {width} x {height} px, {res[0]:g} x {res[1]:g}, {crs}")
     out.print(f"  bounds: {b.left:.6g}, {b.bottom:.6g}, {b.right:.6g}, {b.top:.6g}")
     if problem is None:
-        _print_classes(path, width * height)
+        _print_classes(path, width * height, _masked_pixels(path))
     elif units:
         _print_confidence(path)
     else:
@@ -157,7 +158,30 @@ def _join(*parts: str | None) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _print_classes(path: Path, n_pixels: int) -> None:
+def _cloud_line(tags: dict[str, str]) -> str | None:
+    """``csmask (cloud 8.60 %, shadow 8.80 % of the scene's data)`` from the run's tags."""
+    method = tags.get("GEOSEG_CLOUD_MASK")
+    if method is None:
+        return None
+    shares = [
+        f"{what} {tags[key]} %"
+        for what, key in (("cloud", "GEOSEG_CLOUD_PCT"), ("shadow", "GEOSEG_SHADOW_PCT"))
+        if key in tags
+    ]
+    return method + (f" ({', '.join(shares)} of the scene's data)" if shares else "")
+
+
+def _masked_pixels(path: Path) -> int | None:
+    """Pixels with data that masks made nodata, from the run's stats JSON beside a class
+    raster (the raster holds 255 for both); None without one."""
+    from geoseg.run.identity import RunSummary
+
+    stem = path.name.removesuffix("_classes.tif")
+    summary = RunSummary.load(path.with_name(f"{stem}_stats.json"))
+    return None if summary is None else summary.masked_pixels
+
+
+def _print_classes(path: Path, n_pixels: int, masked: int | None = None) -> None:
     """The legend with each class's pixels, area and share of the mapped area, counted in strips."""
     from geoseg.analysis.sampling import mapped_areas
     from geoseg.io.class_raster import read_legend
@@ -168,7 +192,12 @@ def _print_classes(path: Path, n_pixels: int) -> None:
         return
     areas = mapped_areas(path, len(legend.names))
     total = int(areas["pixels"].sum())
-    table = Table(title=f"Classes ({total:,} px mapped, {n_pixels - total:,} nodata)")
+    if masked is None:
+        title = f"Classes ({total:,} px mapped, {n_pixels - total:,} nodata)"
+    else:
+        nodata = n_pixels - total - masked
+        title = f"Classes ({total:,} px mapped, {masked:,} masked, {nodata:,} nodata)"
+    table = Table(title=title)
     for col in ("id", "class", "colour", "pixels", "area ha", "share %"):
         table.add_column(col, justify="left" if col in ("class", "colour") else "right")
     for i, name in enumerate(legend.names):

@@ -129,11 +129,16 @@ Bbox = Annotated[
 ]
 BboxCrs = Annotated[str, typer.Option(help="CRS of --bbox (EPSG code, WKT or PROJ string).")]
 CloudMask = Annotated[
-    bool,
+    str,
     typer.Option(
-        help="Mask clouds: with the product's SCL band (L2A: clouds, shadows, cirrus), or "
-        "detected by s2cloudless in L1C scenes that hold B01, B09 and B10."
+        help="Clouds and cloud shadows to mask: auto (the product's SCL band in L2A, else "
+        "detected by ukis-csmask at 30 m in any scene holding B02, B03, B04, B08), scl, "
+        "csmask, scl,csmask, or none.",
+        metavar="auto|scl|csmask|scl,csmask|none",
     ),
+]
+NoCloudMask = Annotated[
+    bool, typer.Option("--no-cloud-mask", help="Same as --cloud-mask none.", show_default=False)
 ]
 SclClasses = Annotated[
     str | None,

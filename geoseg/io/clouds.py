@@ -1,282 +1,298 @@
-"""Clouds in Level-1C scenes, found by s2cloudless (Sentinel Hub's LightGBM pixel detector; its
-model ships inside the wheel, so it runs offline).
+"""Clouds and cloud shadows, found by ukis-csmask's U-Net (DLR; Wieland et al. 2019,
+doi:10.1016/j.rse.2019.05.022; Apache-2.0; its ONNX models ship inside the wheel, so it runs
+offline) on any optical scene holding B02, B03, B04 and B08 (B11 and B12 too: the better model).
 
-Level-1C products have no scene classification (SCL), and the land-cover model calls clouds bare,
-built or snow. The detector reads ten top-of-atmosphere bands, three of them (B01, B09, B10) at
-60 m; B10 (cirrus) exists only in Level-1C, so any scene holding the ten bands that is not declared
-Level-2A gets the mask by default. It runs once per scene on a 60 m grid: the native grid of those
-three bands, and the resolution its authors give parameters for (probability above 0.4 after
-averaging over a disk of radius 4, then dilated by a disk of radius 2). A full tile is 1830²
-detector pixels; a scene pixel is masked when the 60 m cell holding it is. Cloud shadows are not
-detected: no well-kept method on PyPI finds them from one Level-1C scene.
+The land-cover model calls clouds bare, built or snow, and cloud shadows water. s2cloudless, the
+mask before this one, needed B01/B09/B10 (Level-1C products only) and masked dark clear forest;
+this network reads the bands every input has, Level-1C and Level-2A alike (its model per level),
+and also finds shadows. It is run the way it was trained, not the way its package runs it:
+
+* at 30 m (cells of 3 × 3 pixels of 10 m): at 10 m it calls 12–25 % of clear city crops cloud;
+* on cells aligned to the CRS (multiples of 30 m) and on 256-cell tiles aligned to a CRS-wide
+  lattice, so a sub-crop or an area of interest gets the same tiles, hence the same mask, away
+  from its edges (cells and tiles aligned to a crop's corner moved with every cut);
+* nodata and the land past the scene's edge filled with the nearest valid cell, never fed to the
+  network as zeros (which it reads as dark shadow);
+* reflectance from the scene's own scale and offset (the −1000 DN of baseline ≥ 04.00 removed);
+* shadows kept only where a detected cloud can cast them (:mod:`geoseg.io.sun`): the network
+  calls dark forested slopes shadow (15 % of the Norcia crop) when no cloud is anywhere near.
+
+The scene is read and predicted one strip of tiles at a time (memory: a strip, not the scene);
+what is kept is one byte per 30 m cell (a full tile: 3660² cells, 13 MB).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
-from collections.abc import Mapping
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
 
 import numpy as np
-import rasterio
 from affine import Affine
-from rasterio.enums import Resampling
-from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from geoseg.errors import InputError
-from geoseg.io.grid import Grid, on_grid
+from geoseg.io import sun
+from geoseg.io.cloud_input import Scene as _Scene
+from geoseg.io.cloud_input import strips
+from geoseg.io.grid import Grid
 from geoseg.io.masks import MaskSource
+from geoseg.tiling import mirror
 
-#: The detector's input bands, in its order.
-CLOUD_BANDS: tuple[str, ...] = (
-    "B01",
-    "B02",
-    "B04",
-    "B05",
-    "B08",
-    "B8A",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-)
-RESOLUTION_M = 60.0
-THRESHOLD = 0.4
-AVERAGE_OVER = 4  # disk radius, detector pixels
-DILATION = 2  # disk radius, detector pixels
+#: The bands of the 4-band and the 6-band models, in their order.
+BANDS_4 = ("B02", "B03", "B04", "B08")
+BANDS_6 = (*BANDS_4, "B11", "B12")
+RESOLUTION_M = 30.0
+TILE = 256  # the network's input size, cells
+STRIDE = 240  # tiles overlap by 16 cells, blended linearly
+CLEAR, CLOUD, SHADOW, NO_DATA = 0, 1, 2, 255
 #: How the mask is made, as runs describe it (in a run's identity: other settings, other chunks).
-DETECTOR = "s2cloudless at 60 m, probability > 0.4, averaged over radius 4, dilated by 2"
-#: Detector rows read and predicted at once (LightGBM copies its input as float64); 256 cells of
-#: 60 m are three 512-px blocks of a 10 m file.
-_STRIP_ROWS = 256
-#: GDAL's block cache while the bands are read: a strip's blocks must stay cached while band after
-#: band of a pixel-interleaved file is read from them (each block holds every band), or each band
-#: decodes them again. The run's own cap (64 MiB, geoseg.tiling) comes back afterwards.
-_READ_CACHE_BYTES = 512 * 2**20
+DETECTOR = "ukis-csmask 1.0.0 U-Net at 30 m, CRS-aligned tiles, shadows cast by detected clouds"
+#: Network runs at once (one thread each): each holds its own activations, so not one per core
+#: on a many-core machine.
+_RUNS = 4
 
 
-class _Band(Protocol):
-    """What the detector needs of a band (a :class:`geoseg.io.scene.BandSource`)."""
-
-    @property
-    def path(self) -> str: ...
-    @property
-    def index(self) -> int: ...
-    @property
-    def scale(self) -> float: ...
-    @property
-    def offset(self) -> float: ...
-    @property
-    def nodata(self) -> float | None: ...
-
-
-class _Scene(Protocol):
-    """What the detector needs of a scene (a :class:`geoseg.io.scene.Scene`, which imports this
-    module: typed by shape, not by import)."""
-
-    @property
-    def grid(self) -> Grid: ...
-    @property
-    def bands(self) -> Mapping[str, _Band]: ...
-    @property
-    def provenance(self) -> Mapping[str, str]: ...
-
-
-def detectable(scene: _Scene) -> bool:
-    """Whether the detector can run: the scene holds its ten bands and is not Level-2A."""
-    level = scene.provenance.get("S2_PROCESSING_LEVEL", "")
-    return level != "L2A" and all(name in scene.bands for name in CLOUD_BANDS)
+def model_bands(scene: _Scene) -> tuple[str, ...] | None:
+    """The bands the detector reads from ``scene`` (the 6-band model when B11 and B12 are
+    there), or None when it lacks B02, B03, B04 or B08."""
+    if all(b in scene.bands for b in BANDS_6):
+        return BANDS_6
+    if all(b in scene.bands for b in BANDS_4):
+        return BANDS_4
+    return None
 
 
 def cloud_source() -> MaskSource:
-    """The mask entry of detected clouds: computed from the scene's own bands, no file."""
+    """The mask entry of detected clouds and shadows: computed from the scene's bands."""
     return MaskSource("clouds", "", detector=DETECTOR)
+
+
+def detectable(scene: _Scene) -> bool:
+    """Whether the detector can run on ``scene``."""
+    return model_bands(scene) is not None
+
+
+def level(scene: _Scene) -> str:
+    """``l2a`` for surface reflectance (a Level-2A product, or a file whose metadata carries
+    Level-2A offsets), else ``l1c``: each has its own model."""
+    stated = scene.provenance.get("S2_PROCESSING_LEVEL", "")
+    if stated:
+        return "l2a" if stated == "L2A" else "l1c"
+    keys = " ".join(scene.tags).upper()
+    values = " ".join(str(v) for v in scene.tags.values()).upper()
+    return "l2a" if "BOA_ADD_OFFSET" in keys or "LEVEL-2A" in values else "l1c"
 
 
 @dataclass(frozen=True)
 class CoarseMask:
-    """A boolean mask on a grid ``factor`` times coarser than the scene's, aligned to its corner."""
+    """Cloud/shadow classes on 30 m cells: scene pixel ``(r, c)`` lies in cell
+    ``((r + row_off) // factor, (c + col_off) // factor)``."""
 
     factor: int
-    mask: np.ndarray = field(repr=False)
+    classes: np.ndarray = field(repr=False)  # uint8: CLEAR, CLOUD, SHADOW, NO_DATA
+    row_off: int = 0
+    col_off: int = 0
 
-    def window(self, window: Window) -> np.ndarray:
-        """The mask on a window of the scene grid (nearest: a cell flags the pixels it covers)."""
+    def labels(self, window: Window) -> np.ndarray:
+        """The classes on a window of the scene grid (nearest: a cell labels its pixels)."""
         r0, c0 = int(window.row_off), int(window.col_off)
         h, w = int(window.height), int(window.width)
-        rows = np.clip(np.arange(r0, r0 + h) // self.factor, 0, self.mask.shape[0] - 1)
-        cols = np.clip(np.arange(c0, c0 + w) // self.factor, 0, self.mask.shape[1] - 1)
-        return self.mask.take(rows, axis=0).take(cols, axis=1)
+        return self.labels_at(np.arange(r0, r0 + h), np.arange(c0, c0 + w))
+
+    def labels_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The classes at scene rows × columns (a decimated quick look samples a few)."""
+        r = np.clip((rows + self.row_off) // self.factor, 0, self.classes.shape[0] - 1)
+        c = np.clip((cols + self.col_off) // self.factor, 0, self.classes.shape[1] - 1)
+        return self.classes.take(r, axis=0).take(c, axis=1)
+
+    def window(self, window: Window) -> np.ndarray:
+        """Masked pixels (cloud or shadow) of a window of the scene grid."""
+        labels = self.labels(window)
+        return (labels == CLOUD) | (labels == SHADOW)
+
+    def shares(self) -> dict[str, float]:
+        """Percent of the cells holding data that are cloud and shadow."""
+        n = max(int((self.classes != NO_DATA).sum()), 1)
+        return {
+            "cloud_pct": 100.0 * int((self.classes == CLOUD).sum()) / n,
+            "shadow_pct": 100.0 * int((self.classes == SHADOW).sum()) / n,
+        }
 
     @property
     def fraction(self) -> float:
-        return float(self.mask.mean()) if self.mask.size else 0.0
+        """Share of the cells holding data that is masked."""
+        s = self.shares()
+        return (s["cloud_pct"] + s["shadow_pct"]) / 100.0
 
 
 def detect(scene: _Scene) -> CoarseMask:
-    """Run the detector over the whole scene on its 60 m grid."""
-    grid, factor = detector_grid(scene)
-    x, valid = read_bands(scene, grid)
-    return CoarseMask(factor, cloud_mask(cloud_probability(x, valid)))
-
-
-def detector_grid(scene: _Scene) -> tuple[Grid, int]:
-    """The 60 m grid over the scene (same corner), and how many scene pixels a cell spans."""
-    factor = max(1, round(RESOLUTION_M / scene.grid.res[0]))
-    grid = Grid(
-        scene.grid.crs,
-        scene.grid.transform * Affine.scale(factor),
-        math.ceil(scene.grid.width / factor),
-        math.ceil(scene.grid.height / factor),
-    )
-    return grid, factor
-
-
-def cloud_probability(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """LightGBM's cloud probability per cell, 0 where a band lacks data (nodata is no cloud:
-    it stays nodata in the outputs anyway)."""
-    probability = np.zeros(valid.shape, dtype=np.float32)
-    detector = _detector()
-    for r0 in range(0, valid.shape[0], _STRIP_ROWS):
-        strip = x[None, r0 : r0 + _STRIP_ROWS]
-        probability[r0 : r0 + _STRIP_ROWS] = detector.get_cloud_probability_maps(strip)[0]
-    probability[~valid] = 0.0
-    return probability
-
-
-def cloud_mask(probability: np.ndarray) -> np.ndarray:
-    """Probabilities averaged over a disk, thresholded and dilated (the detector's own steps)."""
-    return np.asarray(_detector().get_mask_from_prob(probability[None])[0], dtype=bool)
-
-
-def _detector() -> Any:
-    from s2cloudless import S2PixelCloudDetector  # LightGBM and OpenCV load only when needed
-
-    return S2PixelCloudDetector(
-        threshold=THRESHOLD, average_over=AVERAGE_OVER, dilation_size=DILATION
-    )
-
-
-def read_bands(scene: _Scene, coarse: Grid) -> tuple[np.ndarray, np.ndarray]:
-    """The detector's bands as reflectance ``(h, w, 10)`` on ``coarse`` (area averages of finer
-    bands) and where all ten hold data. Each file is read once, all its detector bands together
-    (a pixel-interleaved file decodes every band of a block at once), strip by strip: memory is
-    one strip of the finest file, not the scene."""
-    x = np.empty((coarse.height, coarse.width, len(CLOUD_BANDS)), dtype=np.float32)
-    valid = np.ones((coarse.height, coarse.width), dtype=bool)
-    by_path: dict[str, list[int]] = {}
-    for i, name in enumerate(CLOUD_BANDS):
-        by_path.setdefault(scene.bands[name].path, []).append(i)
-    for path, members in by_path.items():
-        sources = [scene.bands[CLOUD_BANDS[i]] for i in members]
-        indexes = [s.index for s in sources]
-        try:
-            with (
-                rasterio.Env(GDAL_CACHEMAX=_READ_CACHE_BYTES),
-                rasterio.open(path) as ds,
-                _Strips(ds, coarse, sources[0].nodata) as strips,
-            ):
-                step = strips.rows_cached(_READ_CACHE_BYTES)
-                for r0 in range(0, coarse.height, step):
-                    rows = min(step, coarse.height - r0)
-                    raw = strips.read(indexes, r0, rows)
-                    for i, src, band in zip(members, sources, raw, strict=True):
-                        part = x[r0 : r0 + rows, :, i]
-                        np.multiply(band, src.scale, out=part, casting="unsafe")
-                        if src.offset:
-                            part += src.offset
-                        if src.nodata is not None:
-                            valid[r0 : r0 + rows] &= band != src.nodata
-        except RasterioError as exc:
-            names = ", ".join(CLOUD_BANDS[i] for i in members)
-            raise InputError(
-                f"cannot read {names} for cloud detection: {exc}",
-                path,
-                "the file is truncated or corrupt; download it again, or use --no-cloud-mask",
-            ) from exc
-    valid &= np.isfinite(x).all(axis=2)
-    x[~valid] = 0.0
-    return x, valid
-
-
-class _Strips:
-    """Strips of a file averaged onto the detector grid.
-
-    A file whose pixels nest in the detector's cells (same CRS and corner, k × k pixels a cell:
-    every band of a Sentinel-2 tile) is read decimated, which lets GDAL decode a coarser level of
-    its overviews: a JPEG 2000 band's strip in 0.15 s instead of 1.9 s at full resolution
-    (bench/RESULTS.md). Such reads average nodata in (a cell on a nodata edge reads darker, which
-    is no cloud); cells the file only partly covers, and files on other grids, go through the
-    warper, which skips nodata but decodes at full resolution.
-    """
-
-    def __init__(self, ds: Any, coarse: Grid, nodata: float | None) -> None:
-        self.ds, self.coarse, self.nodata = ds, coarse, nodata
-        self.k = _nested(ds, coarse)
-        self._warped: Any = None
-
-    def rows_cached(self, cache_bytes: int) -> int:
-        """Detector rows per strip (at most :data:`_STRIP_ROWS`) whose source blocks, all bands,
-        fit in ``cache_bytes`` with room to spare."""
-        k = self.k or 1
-        per_row = k * self.ds.width * self.ds.count * np.dtype(self.ds.dtypes[0]).itemsize
-        return int(max(8, min(_STRIP_ROWS, cache_bytes // (2 * max(per_row, 1)))))
-
-    def read(self, indexes: list[int], r0: int, rows: int) -> np.ndarray:
-        width, k = self.coarse.width, self.k
-        if k is None:
-            return self._warp().read(indexes, window=Window(0, r0, width, rows))
-        full_rows = max(0, min(rows, self.ds.height // k - r0))
-        full_cols = min(width, self.ds.width // k)
-        if full_rows == rows and full_cols == width:
-            return self._decimated(indexes, r0, rows, width)
-        out = np.empty((len(indexes), rows, width), dtype=self.ds.dtypes[0])
-        if full_rows and full_cols:
-            out[:, :full_rows, :full_cols] = self._decimated(indexes, r0, full_rows, full_cols)
-        if full_cols < width:  # the cells past the file's last whole column
-            win = Window(full_cols, r0, width - full_cols, full_rows)
-            out[:, :full_rows, full_cols:] = self._warp().read(indexes, window=win)
-        if full_rows < rows:
-            win = Window(0, r0 + full_rows, width, rows - full_rows)
-            out[:, full_rows:] = self._warp().read(indexes, window=win)
-        return out
-
-    def _decimated(self, indexes: list[int], r0: int, rows: int, cols: int) -> np.ndarray:
-        k = self.k
-        assert k is not None
-        return np.asarray(
-            self.ds.read(
-                indexes,
-                window=Window(0, r0 * k, cols * k, rows * k),
-                out_shape=(len(indexes), rows, cols),
-                resampling=Resampling.average,
-            )
+    """Clouds and the shadows they cast over the whole scene, on CRS-aligned 30 m cells."""
+    bands = model_bands(scene)
+    if bands is None:
+        raise InputError(
+            f"cloud detection needs {', '.join(BANDS_4)} (found: {', '.join(scene.bands)})",
+            scene.source,
+            "use --cloud-mask none, or --mask FILE",
         )
+    coarse, factor, row_off, col_off = detector_grid(scene.grid)
+    net = _Network(bands, level(scene))
+    classes = np.full((coarse.height, coarse.width), NO_DATA, dtype=np.uint8)
+    carry: tuple[np.ndarray, np.ndarray] | None = None  # sums of the rows the next strip shares
+    first_row, first_col = _lattice(coarse)
+    for r0, x, valid in strips(scene, bands, coarse, first_row, TILE, STRIDE):
+        acc, weight = net.strip(x, valid, first_col)
+        if carry is not None:
+            acc[:, : TILE - STRIDE] += carry[0]
+            weight[: TILE - STRIDE] += carry[1]
+        done = TILE if r0 + STRIDE >= coarse.height else STRIDE  # rows no later strip touches
+        carry = (acc[:, done:], weight[done:])
+        top, bottom = max(r0, 0), min(r0 + done, coarse.height)
+        rows = slice(top - r0, bottom - r0)
+        labels = acc[:, rows].argmax(axis=0).astype(np.uint8)
+        classes[top:bottom] = np.where(valid[rows], labels, NO_DATA)
+    return CoarseMask(factor, keep_cast_shadows(scene, coarse, classes), row_off, col_off)
 
-    def _warp(self) -> Any:
-        if self._warped is None:
-            self._warped = on_grid(self.ds, self.coarse, Resampling.average, src_nodata=self.nodata)
-        return self._warped
 
-    def __enter__(self) -> _Strips:
-        return self
+def keep_cast_shadows(scene: _Scene, coarse: Grid, classes: np.ndarray) -> np.ndarray:
+    """``classes`` with shadows no detected cloud can cast turned clear."""
+    shadow = classes == SHADOW
+    if not shadow.any():
+        return classes
+    cast = sun.cast_by_clouds(
+        classes == CLOUD, coarse.res[0] * _metres(coarse), sun_angles(scene), _north_up(coarse)
+    )
+    out = classes.copy()
+    out[shadow & ~cast] = CLEAR
+    return out
 
-    def __exit__(self, *exc: object) -> None:
-        if self._warped is not None and self._warped is not self.ds:
-            self._warped.close()
 
+def sun_angles(scene: _Scene) -> tuple[float, float] | None:
+    """(zenith, azimuth) of the scene: from the product, else from its date and place."""
+    stated = sun.sun_from_metadata(scene.provenance)
+    if stated is not None:
+        return stated
+    from geoseg.dates import LAST_RESORT_TAG, raster_date
 
-def _nested(ds: Any, coarse: Grid) -> int | None:
-    """How many of the file's pixels span a detector cell, when its grid nests in the detector's
-    (same CRS, same corner, north-up, an integer ratio); else None."""
-    t, c = ds.transform, coarse.transform
-    if ds.crs != coarse.crs or t.b or t.d or c.b or c.d:
+    tags = {k: v for k, v in {**scene.tags, **scene.provenance}.items() if k != LAST_RESORT_TAG}
+    day = raster_date(scene.source, tags, [b.path for b in scene.bands.values()])
+    if day is None:
         return None
-    k = c.a / t.a
-    if round(k) < 1 or abs(k - round(k)) > 1e-9 or abs(c.e / t.e - k) > 1e-9:
-        return None
-    if abs(c.c - t.c) > 1e-6 * abs(t.a) or abs(c.f - t.f) > 1e-6 * abs(t.e):
-        return None
-    return round(k)
+    from rasterio.warp import transform as warp
+
+    g = scene.grid
+    x, y = g.transform * (g.width / 2, g.height / 2)
+    lon, lat = warp(g.crs, "EPSG:4326", [x], [y])
+    return sun.sun_at_overpass(day, lat[0], lon[0])
+
+
+def detector_grid(grid: Grid) -> tuple[Grid, int, int, int]:
+    """The 30 m cells over ``grid``, their corners on multiples of the cell size in the CRS;
+    the scene pixels a cell spans (a side) and the scene's offset into the first cell."""
+    t = grid.transform
+    factor = max(1, round(RESOLUTION_M / (grid.res[0] * _metres(grid))))
+    cell_x, cell_y = t.a * factor, t.e * factor
+    col_off = round(t.c / t.a) % factor if _north_up(grid) else 0
+    row_off = round(t.f / t.e) % factor if _north_up(grid) else 0
+    origin = t * (-col_off, -row_off)
+    coarse = Grid(
+        grid.crs,
+        Affine(cell_x, t.b, origin[0], t.d, cell_y, origin[1]),
+        math.ceil((grid.width + col_off) / factor),
+        math.ceil((grid.height + row_off) / factor),
+    )
+    return coarse, factor, row_off, col_off
+
+
+def _metres(grid: Grid) -> float:
+    """Metres per CRS unit (degrees: at the equator; the cell size need not be exact)."""
+    return 111_320.0 if grid.crs.is_geographic else float(grid.crs.linear_units_factor[1])
+
+
+def _north_up(grid: Grid) -> bool:
+    return grid.transform.b == 0 and grid.transform.d == 0 and grid.transform.e < 0
+
+
+def _lattice(coarse: Grid) -> tuple[int, int]:
+    """Where the CRS-wide lattice of tiles starts, in cells of ``coarse`` (≤ 0): tiles begin at
+    multiples of :data:`STRIDE` cells counted from the CRS origin, whatever the scene's cut."""
+    t = coarse.transform
+    if not _north_up(coarse):
+        return 0, 0
+    col0, row0 = round(t.c / t.a), round(t.f / t.e)
+    return -(row0 % STRIDE), -(col0 % STRIDE)
+
+
+class _Network:
+    """The ONNX model of one band set and level, run tile by tile across a strip."""
+
+    def __init__(self, bands: tuple[str, ...], product_level: str) -> None:
+        import onnxruntime as ort
+
+        name = f"model_{len(bands)}b_{product_level}"
+        spec = importlib.util.find_spec("ukis_csmask")  # its models, not its code
+        if spec is None or spec.origin is None:
+            raise InputError(
+                "the cloud mask needs the ukis-csmask package",
+                None,
+                "pip install ukis-csmask==1.0.0, or use --cloud-mask none",
+            )
+        folder = Path(spec.origin).parent
+        stats = json.loads((folder / f"{name}.json").read_text())["data"]["dataset_statistics"]
+        self.mean = np.asarray(stats["img"][0], dtype=np.float32)[:, None, None]
+        self.std = np.asarray(stats["img"][1], dtype=np.float32)[:, None, None]
+        # One thread a run, runs in parallel (one a core): 0.12 CPU s a tile where one run on
+        # two threads took 0.16 (bench/results/cpu2_csmask_cost_before_after_2026-12-07.json).
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no idle burn
+        self.session = ort.InferenceSession(
+            str(folder / f"{name}.onnx"), opts, providers=["CPUExecutionProvider"]
+        )
+        self.input = self.session.get_inputs()[0].name
+
+    def strip(
+        self, x: np.ndarray, valid: np.ndarray, first_col: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted sums of class probabilities ``(3, TILE, width)`` over a strip and the sums
+        of weights: tiles on the lattice from ``first_col`` (≤ 0) weighted by ramps falling
+        over their overlap (the next strip adds its share); tiles without data are not run."""
+        width = x.shape[2]
+        z = (x - self.mean) / self.std
+        acc = np.zeros((3, TILE, width), dtype=np.float32)
+        weight = np.zeros((TILE, width), dtype=np.float32)
+        ramp = _ramp()
+        starts = [
+            c for c in range(first_col, width, STRIDE) if valid[:, max(c, 0) : c + TILE].any()
+        ]
+        with ThreadPoolExecutor(min(os.cpu_count() or 1, _RUNS)) as pool:
+            probs = pool.map(self._probs, [_tile(z, c) for c in starts])
+            for c, p in zip(starts, probs, strict=True):
+                a, b = max(c, 0), min(c + TILE, width)
+                acc[:, :, a:b] += p[:, :, a - c : b - c] * ramp[:, a - c : b - c]
+                weight[:, a:b] += ramp[:, a - c : b - c]
+        return acc, weight
+
+    def _probs(self, tile: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(3, TILE, TILE)`` of one tile (the session is thread-safe)."""
+        logits = self.session.run(None, {self.input: tile[None]})[0][0]
+        probs = np.exp(logits - logits.max(axis=0, keepdims=True))
+        return probs / probs.sum(axis=0, keepdims=True)
+
+
+def _tile(z: np.ndarray, c: int) -> np.ndarray:
+    """Columns ``c .. c + TILE`` of a strip, the ones off its sides reflected at its edges."""
+    return np.ascontiguousarray(z[:, :, mirror(c, TILE, z.shape[2])])
+
+
+def _ramp() -> np.ndarray:
+    """Tile weights: 1 inside, falling linearly over the overlap; two neighbours sum to 1."""
+    overlap = TILE - STRIDE
+    one = np.minimum(
+        1.0, np.minimum(np.arange(1, TILE + 1), np.arange(TILE, 0, -1)) / (overlap + 1)
+    )
+    return np.outer(one, one).astype(np.float32)

@@ -45,6 +45,42 @@ SCL_NAMES = {
     10: "thin_cirrus",
     11: "snow_ice",
 }
+#: SCL classes a run's record counts as cloud and as cloud shadow (when they are masked).
+SCL_CLOUD = (8, 9, 10)
+SCL_SHADOW = (3,)
+
+
+def scl_shares(values: np.ndarray, classes: tuple[int, ...]) -> dict[str, float]:
+    """Percent of the SCL pixels holding data (class 0 is none) masked as cloud and as shadow,
+    the split the detector reports too; a cloud or shadow class left unmasked is not counted."""
+    n = max(int((values != 0).sum()), 1)
+    cloud = [c for c in SCL_CLOUD if c in classes]
+    shadow = [c for c in SCL_SHADOW if c in classes]
+    return {
+        "cloud_pct": 100.0 * int(np.isin(values, cloud).sum()) / n,
+        "shadow_pct": 100.0 * int(np.isin(values, shadow).sum()) / n,
+    }
+
+
+#: Cloud masks ``--cloud-mask`` may name: the product's scene classification, the detector.
+CLOUD_METHODS = ("scl", "csmask")
+#: What ``--cloud-mask`` takes besides the methods.
+CLOUD_CHOICES = "auto (SCL where the product has it, else csmask), scl, csmask, scl,csmask, none"
+
+
+def parse_cloud_mask(value: str | bool) -> str:
+    """``--cloud-mask`` as stored: ``auto``, ``none`` or methods in :data:`CLOUD_METHODS`
+    order, comma-separated (``True``/``False``, the old switch, are ``auto``/``none``)."""
+    if isinstance(value, bool):
+        return "auto" if value else "none"
+    tokens = {t.strip().lower() for t in str(value).split(",") if t.strip()}
+    if tokens in ({"auto"}, {"none"}):
+        return tokens.pop()
+    if not tokens or not tokens <= set(CLOUD_METHODS):
+        raise InputError(
+            f"not a cloud mask: {value!r}", "--cloud-mask", f"use one of: {CLOUD_CHOICES}"
+        )
+    return ",".join(m for m in CLOUD_METHODS if m in tokens)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,21 @@ class ReadOptions(BaseModel):
     scl_classes: tuple[int, ...] | None = Field(
         None, description="SCL classes masked (default 3,8,9,10)"
     )
-    cloud_mask: bool = Field(True, description="mask clouds (SCL in L2A, s2cloudless in L1C)")
+    cloud_mask: str = Field(
+        "auto",
+        description="clouds and shadows masked by: auto (SCL where the product has it, else "
+        "csmask), scl, csmask, scl,csmask or none",
+    )
+
+    @field_validator("cloud_mask", mode="before")
+    @classmethod
+    def _cloud_mask(cls, value: Any) -> Any:
+        from geoseg.io.masks import parse_cloud_mask
+
+        try:
+            return parse_cloud_mask(value)
+        except GeosegError as exc:
+            raise ValueError(f"{exc.what}; {exc.remedy}") from None
 
     @field_validator("scl_classes", mode="before")
     @classmethod

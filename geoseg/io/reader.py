@@ -13,7 +13,13 @@ from pathlib import Path
 from geoseg.errors import BandError, InputError
 from geoseg.io import clouds, geotiff, safe, stac
 from geoseg.io.aoi import bbox_mask, is_vector, vector_mask
-from geoseg.io.masks import SCL_CLOUD_CLASSES, parse_classes, user_mask
+from geoseg.io.masks import (
+    SCL_CLOUD_CLASSES,
+    MaskSource,
+    parse_classes,
+    parse_cloud_mask,
+    user_mask,
+)
 from geoseg.io.scene import Scene
 
 KINDS = ("geotiff", "safe", "safe-zip", "stac")
@@ -38,7 +44,7 @@ def open_scene(
     scale: float | None = None,
     mask: str | Path | None = None,
     scl_classes: str | Sequence[int] | None = None,
-    cloud_mask: bool = True,
+    cloud_mask: str | bool = "auto",
     keep: str | Path | None = None,
     aoi: str | Path | None = None,
     bbox: Sequence[float] | None = None,
@@ -47,9 +53,8 @@ def open_scene(
     """Open any supported input as a lazy :class:`Scene` with its masks set.
 
     ``bands`` maps bands of GeoTIFFs without band names; ``nodata``, ``offset`` (DN) and ``scale``
-    override the file's or product's values. Masks: the product's SCL (``scl_classes``, default
-    3,8,9,10) or, in Level-1C, clouds detected by s2cloudless (``cloud_mask=False`` turns either
-    off), a ``mask`` raster (nonzero = masked) and a ``keep`` raster (only nonzero pixels are
+    override the file's or product's values. Masks: ``cloud_mask`` (see :func:`with_masks`),
+    a ``mask`` raster (nonzero = masked) and a ``keep`` raster (only nonzero pixels are
     classified), an ``aoi`` vector file and a ``bbox`` (minx, miny, maxx, maxy in ``bbox_crs``):
     only pixels inside them are classified.
     """
@@ -74,29 +79,36 @@ def with_masks(
     scene: Scene,
     mask: str | Path | None = None,
     scl_classes: str | Sequence[int] | None = None,
-    cloud_mask: bool = True,
+    cloud_mask: str | bool = "auto",
     keep: str | Path | None = None,
 ) -> Scene:
-    """The scene with its masks set: with ``cloud_mask``, the SCL mask (if the product has one)
-    masking ``scl_classes`` (default :data:`SCL_CLOUD_CLASSES`), else clouds detected in a
-    Level-1C scene that holds the detector's bands (:mod:`geoseg.io.clouds`); plus the user's
-    ``mask`` and ``keep`` rasters."""
-    has_scl = any(m.name == "SCL" for m in scene.masks)
-    if scl_classes is not None and cloud_mask and not has_scl:
+    """The scene with its masks set: the cloud masks ``cloud_mask`` names (``auto``: the
+    product's SCL masking ``scl_classes``, default :data:`SCL_CLOUD_CLASSES`, where it has one,
+    else clouds and shadows detected by :mod:`geoseg.io.clouds` where the scene has the bands;
+    ``scl``, ``csmask``, ``scl,csmask``; ``none``), plus the user's ``mask`` and ``keep``."""
+    choice = parse_cloud_mask(cloud_mask)
+    methods = cloud_methods(scene, choice)
+    if scl_classes is not None and choice != "none" and "scl" not in methods:
+        if any(m.name == "SCL" for m in scene.masks):
+            raise InputError(
+                "--scl-classes applies to the SCL cloud mask",
+                scene.source,
+                "add scl to --cloud-mask",
+            )
         raise InputError(
             "scene has no scene classification (SCL) band to mask clouds with",
             scene.source,
             "SCL masks need a Level-2A product (SAFE, zip or STAC item); use --mask FILE instead",
         )
-    masks = []
+    masks: list[MaskSource] = []
     for source in scene.masks:
         if source.name != "SCL":
             masks.append(source)
-        elif cloud_mask:
+        elif "scl" in methods:
             classes = SCL_CLOUD_CLASSES if scl_classes is None else parse_classes(scl_classes)
             if classes:
                 masks.append(replace(source, classes=classes))
-    if cloud_mask and not has_scl and clouds.detectable(scene):
+    if "csmask" in methods:
         masks.append(clouds.cloud_source())
     for path, kept in ((mask, False), (keep, True)):
         if path is None:
@@ -107,6 +119,33 @@ def with_masks(
             masks.append(user_mask(path, scene.grid, keep=kept))
     scene.masks = masks
     return scene
+
+
+def cloud_methods(scene: Scene, choice: str) -> tuple[str, ...]:
+    """The cloud masks a parsed ``--cloud-mask`` gives on ``scene``; a named one the scene
+    cannot give is an error (``auto`` takes what there is)."""
+    has_scl = any(m.name == "SCL" for m in scene.masks)
+    if choice == "none":
+        return ()
+    if choice == "auto":
+        if has_scl:
+            return ("scl",)
+        return ("csmask",) if clouds.detectable(scene) else ()
+    methods = tuple(choice.split(","))
+    if "scl" in methods and not has_scl:
+        raise InputError(
+            "scene has no scene classification (SCL) band to mask clouds with",
+            scene.source,
+            "SCL masks need a Level-2A product (SAFE, zip or STAC item); use --cloud-mask csmask",
+        )
+    if "csmask" in methods and not clouds.detectable(scene):
+        raise InputError(
+            f"the cloud detector needs bands {', '.join(clouds.BANDS_4)} "
+            f"(found: {', '.join(scene.bands) or 'none'})",
+            scene.source,
+            "use --cloud-mask none, or give a mask with --mask FILE",
+        )
+    return methods
 
 
 def with_area(

@@ -104,6 +104,7 @@ def open_safe(
         "S2_TILE_ID": meta.tile,
         "S2_SENSING_TIME": meta.sensing_time,
         "S2_SPACECRAFT": meta.spacecraft,
+        **_sun_angles(product),
     }
     return Scene(
         source=str(root),
@@ -226,6 +227,26 @@ def _parse_mtd(product: Product, mtd: str) -> _Metadata:
         nodata=_number(first.get("NODATA", "0"), "SPECIAL_VALUE_INDEX", where),
         image_files=tuple(image_files),
     )
+
+
+def _sun_angles(product: Product) -> dict[str, str]:
+    """The tile's mean sun zenith and azimuth (the granule's ``MTD_TL.xml``, ``Mean_Sun_Angle``),
+    which point the cloud mask's shadow search; without them it estimates the sun from the date
+    and place, so a missing or unreadable file is no error."""
+    tl = [m for m in product.members if PurePosixPath(m).name == "MTD_TL.xml"]
+    if len(tl) != 1:
+        return {}
+    try:
+        root = ET.fromstring(product.read(tl[0]))
+    except (ET.ParseError, OSError, zipfile.BadZipFile):
+        return {}
+    mean = next((el for el in root.iter() if _local(el.tag) == "Mean_Sun_Angle"), None)
+    angles = {_local(c.tag): (c.text or "").strip() for c in (mean if mean is not None else [])}
+    try:
+        zenith, azimuth = float(angles["ZENITH_ANGLE"]), float(angles["AZIMUTH_ANGLE"])
+    except (KeyError, ValueError):
+        return {}
+    return {"S2_SUN_ZENITH": f"{zenith:g}", "S2_SUN_AZIMUTH": f"{azimuth:g}"}
 
 
 def _number(text: str, tag: str, where: str) -> float:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
@@ -20,7 +21,7 @@ from rasterio.windows import transform as window_transform
 
 from geoseg.errors import BandError, InputError
 from geoseg.io.grid import Grid, on_grid
-from geoseg.io.masks import MaskSource
+from geoseg.io.masks import MaskSource, scl_shares
 from geoseg.tiling import mirror
 
 if TYPE_CHECKING:
@@ -222,6 +223,45 @@ class Scene:
     def detect_masks(self) -> dict[str, float]:
         """Run every detector mask of the scene now; the share of the scene each one masks."""
         return {m.name: self.detected(m).fraction for m in self.masks if m.detector is not None}
+
+    def cloud_record(self) -> dict[str, str | float]:
+        """How clouds are masked, for the outputs' tags and stats: ``method`` (``scl``,
+        ``csmask``, both, or ``none``) and, for detected ones, the percent of the scene's data
+        under cloud and under shadow (from the detector's 30 m cells: run before workers)."""
+        scl = [m for m in self.masks if m.name == "SCL" and m.classes]
+        detectors = [m for m in self.masks if m.detector is not None]
+        methods = [m.name for m in scl] + ["csmask" for _ in detectors]
+        out: dict[str, str | float] = {"method": ",".join(methods).lower() or "none"}
+        for mask in scl:  # the detector's split, when it also runs, is the one recorded
+            out.update({k: round(v, 2) for k, v in self.scl_shares(mask).items()})
+        for mask in detectors:
+            out["detector"] = str(mask.detector)
+            out.update({k: round(v, 2) for k, v in self.detected(mask).shares().items()})
+        return out
+
+    def scl_shares(self, mask: MaskSource) -> dict[str, float]:
+        """Cloud and shadow percent of an SCL mask over the scene, read once at the SCL's own
+        resolution (a full tile's 20 m SCL: 30 MB) and kept."""
+        key = ("scl", mask.path, mask.classes)
+        if key not in self.memo:
+            try:
+                with rasterio.open(mask.path) as ds:
+                    k = max(1, round(ds.res[0] / self.grid.res[0]))
+                    t = self.grid.transform * Affine.scale(k)
+                    g = Grid(self.grid.crs, t, -(-self.grid.width // k), -(-self.grid.height // k))
+                    view = on_grid(ds, g, Resampling.nearest, nodata=0.0)
+                    values = view.read(mask.index)
+                    if view is not ds:
+                        view.close()
+            except RasterioError as exc:
+                raise InputError(
+                    f"cannot read the scene classification: {exc}",
+                    mask.path,
+                    "the file is truncated or corrupt; download the product again",
+                ) from exc
+            self.memo[key] = scl_shares(values, mask.classes or ())
+        shares: dict[str, float] = self.memo[key]
+        return shares
 
     def _dataset(
         self, path: str, resampling: Resampling = Resampling.bilinear, nodata: float | None = None

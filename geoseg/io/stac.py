@@ -103,6 +103,7 @@ def open_stac(
         "S2_SENSING_TIME": item.datetime.isoformat() if item.datetime else "",
         "S2_SPACECRAFT": str(props.get("platform", "")),
         "STAC_ITEM": item.id,
+        **_sun_angles(props),
     }
     return Scene(
         source=source,
@@ -112,6 +113,24 @@ def open_stac(
         provenance={k: v for k, v in provenance.items() if v},
         masks=masks,
     )
+
+
+def _sun_angles(props: dict[str, Any]) -> dict[str, str]:
+    """Mean sun zenith and azimuth as the item states them (Planetary Computer:
+    ``s2:mean_solar_*``; Earth Search: ``view:sun_*``, elevation = 90° - zenith), which point the
+    cloud mask's shadow search; without them it estimates the sun from the date and place."""
+    pairs = (
+        ("s2:mean_solar_zenith", "s2:mean_solar_azimuth", False),
+        ("view:sun_elevation", "view:sun_azimuth", True),
+    )
+    for first, azimuth_key, elevation in pairs:
+        try:
+            angle, azimuth = float(props[first]), float(props[azimuth_key])
+        except (KeyError, TypeError, ValueError):
+            continue
+        zenith = 90.0 - angle if elevation else angle
+        return {"S2_SUN_ZENITH": f"{zenith:g}", "S2_SUN_AZIMUTH": f"{azimuth:g}"}
+    return {}
 
 
 def _load(source: str) -> pystac.Item:

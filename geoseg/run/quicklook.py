@@ -68,6 +68,35 @@ def true_colour(scene: Scene, max_size: int = 1024, stretch: float = 0.3) -> np.
     return rgba
 
 
+#: Colours of the pixels the cloud detector masked (nodata in the class raster).
+CLOUD_COLOURS = {1: ("cloud (masked)", "#ffffff"), 2: ("cloud shadow (masked)", "#3c3c46")}
+
+
+def _draw_clouds(ax: Any, scene: Scene | None, shape: tuple[int, ...], extent: Any) -> list[Any]:
+    """Detected clouds and shadows over the class panel, in their own colours, and their
+    legend entries. Only a mask the run already computed is drawn (``classify --quicklook``):
+    detecting again for a finished run's quick look would cost as much as the run's mask."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    found = [v for k, v in (scene.memo.items() if scene else []) if k[0] == "detected"]
+    if scene is None or not found:
+        return []
+    h, w = shape
+    rows = ((np.arange(h) + 0.5) * scene.grid.height / h).astype(np.int64)
+    cols = ((np.arange(w) + 0.5) * scene.grid.width / w).astype(np.int64)
+    labels = found[0].labels_at(rows, cols)
+    shown = np.ma.masked_where((labels != 1) & (labels != 2), labels)
+    colours = ListedColormap([CLOUD_COLOURS[1][1], CLOUD_COLOURS[2][1]])
+    ax.imshow(shown, cmap=colours, vmin=0.5, vmax=2.5, extent=extent, interpolation="nearest")
+    present = set(np.unique(labels).tolist())
+    return [
+        Patch(facecolor=colour, edgecolor="#888888", label=name)
+        for value, (name, colour) in CLOUD_COLOURS.items()
+        if value in present
+    ]
+
+
 def figure_size(scene: Scene | None) -> tuple[float, float]:
     """Inches: 6 a panel (true colour when there is a scene, classes) and 2 for the legend."""
     return (6.0 * (2 if scene is not None else 1) + 2, 6.0)
@@ -116,6 +145,7 @@ def draw(
     ax.set_title("classes")
     present = sorted(set(np.unique(data[data < n]).tolist()))
     handles = [Patch(color=cmap(i), label=names[i]) for i in present]
+    handles += _draw_clouds(ax, scene, data.shape, extent)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     if fields is not None:
         outline = fields.to_crs(crs.to_wkt()) if crs is not None else fields

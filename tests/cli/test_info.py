@@ -44,12 +44,25 @@ def test_info_describes_safe_zip_and_stac(tmp_path: Path) -> None:
 def test_info_names_the_cloud_mask_of_a_level1c_scene_without_running_it(tmp_path: Path) -> None:
     from tests.io.products import make_safe
 
-    res = invoke("info", str(make_safe(tmp_path / "c", "L1C", "05.09", cloud=True)))
+    res = invoke("info", str(make_safe(tmp_path / "c", "L1C", "05.09")))
     assert res.exit_code == 0, res.output
-    assert "mask: clouds (detected by s2cloudless at 60 m" in " ".join(res.stdout.split())
-    res = invoke("info", str(make_safe(tmp_path / "p", "L1C", "02.06")))  # no B09, B10
-    assert res.exit_code == 0, res.output
-    assert "detected in L1C scenes holding B01, B09 and B10" in " ".join(res.stdout.split())
+    assert "mask: clouds (detected by ukis-csmask 1.0.0 U-Net at 30 m" in " ".join(
+        res.stdout.split()
+    )
+
+
+def test_info_splits_an_scl_mask_into_cloud_and_shadow(bundle_dir: Path, tmp_path: Path) -> None:
+    from tests.io.products import make_safe
+
+    out = tmp_path / "out"
+    safe = make_safe(tmp_path / "p", "L2A")  # its SCL: 700 cloud and 200 shadow pixels of 20 m
+    args = ("classify", str(safe), "-o", str(out), "--model", str(bundle_dir), "--no-vectorize")
+    assert invoke(*args).exit_code == 0
+    info = invoke("info", str(next(out.glob("*_classes.tif"))))
+    text = " ".join(info.stdout.split())
+    assert re.search(
+        r"cloud mask: scl \(cloud [\d.]+ %, shadow [\d.]+ % of the scene's data\)", text
+    )
 
 
 def test_info_on_a_missing_source(tmp_path: Path) -> None:

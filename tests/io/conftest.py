@@ -20,11 +20,6 @@ def l1c_safe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def cloudy_l1c(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_safe(tmp_path_factory.mktemp("cloudy"), "L1C", "05.09", cloud=True)
-
-
-@pytest.fixture(scope="session")
 def l2a_zip(tmp_path_factory: pytest.TempPathFactory, l2a_safe: Path) -> Path:
     return zip_safe(l2a_safe, tmp_path_factory.mktemp("zip") / f"{l2a_safe.name}.zip")
 

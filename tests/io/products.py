@@ -6,8 +6,6 @@ a minimal but real-shaped MTD XML), its zip, and a STAC item with per-band COGs.
 crop's own, so every reader must give the same reflectance as the GeoTIFF folder. For L2A
 products with baseline ≥ 04.00, 1000 is added to the DN and the metadata states the -1000 offset.
 B01 (60 m) is the 6 x 6 block mean of B02: the crop has no 60 m band, and the layout should.
-A cloudy L1C product (``cloud=True``) adds the other two 60 m bands the cloud detector needs (B09
-from B8A, B10 a clear-sky cirrus level) and paints one cloud, :data:`CLOUD_BLOCK`, into all bands.
 """
 
 from __future__ import annotations
@@ -26,6 +24,9 @@ from tests.conftest import NORCIA
 TILE = "33TUH"
 SENSING = "20171018T101021"
 SENSING_ISO = "2017-10-18T10:10:21.026Z"
+#: Mean sun zenith and azimuth the fake products state (MTD_TL.xml, STAC properties): values a
+#: date-and-place estimate would not give, so a test sees which one the reader took.
+SUN = (47.25, 171.5)
 #: SCL test pattern on the 20 m grid: (class, rows, cols), all inside the crop's valid data.
 SCL_BLOCKS = (
     (9, slice(40, 60), slice(40, 70)),  # cloud high probability: 20 x 30
@@ -35,14 +36,6 @@ SCL_BLOCKS = (
 )
 #: 10 m pixels the default SCL classes (3, 8, 9, 10) mask: 4 per 20 m pixel.
 SCL_MASKED_10M = 4 * (20 * 30 + 10 * 20 + 10 * 10)
-#: The painted cloud on the 10 m grid (60 m cells rows 20:30, cols 20:40), inside the valid data.
-CLOUD_BLOCK = (slice(120, 180), slice(120, 240))
-#: Top-of-atmosphere reflectance × 10000 of a thick cloud, band by band (bright and flat in the
-#: visible and NIR, water vapour absorption in B09, high in the cirrus band B10).
-CLOUD_DN = {
-    "B01": 4500, "B02": 4200, "B03": 4100, "B04": 4000, "B05": 4100, "B06": 4300, "B07": 4400,
-    "B08": 4500, "B8A": 4400, "B09": 1500, "B10": 500, "B11": 3000, "B12": 2000,
-}  # fmt: skip
 
 
 @dataclass
@@ -70,28 +63,6 @@ def norcia_bands() -> Bands:
     mean = np.where(counts > 0, blocks.sum(axis=(1, 3)) / np.maximum(counts, 1), 0)
     out.arrays["B01"] = (np.rint(mean).astype(np.uint16), t10 * Affine.scale(6))
     return out
-
-
-def add_cloud(bands: Bands) -> Bands:
-    """The crop with B09 (60 m, 0.3 × the B8A mean: water vapour absorption of clear sky), B10
-    (60 m, 30 DN: clear-sky cirrus level) and :data:`CLOUD_BLOCK` painted into every band."""
-    b8a, _ = bands.arrays["B8A"]
-    means = b8a.astype(np.float64)
-    h, w = -(-means.shape[0] // 3) * 3, -(-means.shape[1] // 3) * 3
-    padded = np.zeros((h, w))
-    padded[: means.shape[0], : means.shape[1]] = means
-    b09 = padded.reshape(h // 3, 3, w // 3, 3).mean(axis=(1, 3)) * 0.3
-    b01, t60 = bands.arrays["B01"]
-    b09 = np.where(b01 > 0, np.rint(b09[: b01.shape[0], : b01.shape[1]]), 0).astype(np.uint16)
-    b10 = np.where(b01 > 0, 30, 0).astype(np.uint16)
-    arrays = {**bands.arrays, "B09": (b09, t60), "B10": (b10, t60)}
-    rows, cols = CLOUD_BLOCK
-    for name, (dn, transform) in arrays.items():
-        k = round(transform.a) // 10
-        dn = dn.copy()
-        dn[rows.start // k : rows.stop // k, cols.start // k : cols.stop // k] = CLOUD_DN[name]
-        arrays[name] = (dn, transform)
-    return Bands(bands.crs, arrays)
 
 
 def scl_array(bands: Bands) -> tuple[np.ndarray, Affine]:
@@ -136,16 +107,14 @@ def make_safe(
     baseline: str = "05.09",
     scl: bool = True,
     list_files: bool = True,
-    cloud: bool = False,
 ) -> Path:
-    """A SAFE folder of the Norcia crop; returns its path (``…/<product>.SAFE``). ``cloud``: with
-    the detector's bands and a cloud (:func:`add_cloud`)."""
+    """A SAFE folder of the Norcia crop; returns its path (``…/<product>.SAFE``)."""
     pb = float(baseline)
     offset = 1000 if pb >= 4.0 else 0
     name = f"S2B_MSI{level}_{SENSING}_N{baseline.replace('.', '')}_R022_T{TILE}_{SENSING}"
     safe = parent / f"{name}.SAFE"
     granule = f"GRANULE/{level}_T{TILE}_A003456_{SENSING}"
-    bands = add_cloud(norcia_bands()) if cloud else norcia_bands()
+    bands = norcia_bands()
     files: list[str] = []
     for band, (dn, transform) in sorted(bands.arrays.items()):
         data = np.where(dn > 0, dn.astype(np.uint32) + offset, 0).astype(np.uint16)
@@ -164,7 +133,30 @@ def make_safe(
     (safe / f"MTD_MSI{level}.xml").write_text(
         mtd_xml(level, baseline, name, files if list_files else [])
     )
+    (safe / granule / "MTD_TL.xml").write_text(tile_xml())
     return safe
+
+
+def tile_xml() -> str:
+    """Granule metadata shaped like ESA's around the mean sun angle (the viewing angles, which
+    also hold ZENITH_ANGLE and AZIMUTH_ANGLE, come first here, so a reader must pick by parent)."""
+    zenith, azimuth = SUN
+    view = "<ZENITH_ANGLE>5.1</ZENITH_ANGLE><AZIMUTH_ANGLE>104.2</AZIMUTH_ANGLE>"
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<n1:Level-1C_Tile_ID xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Tile.xsd">
+  <n1:Geometric_Info>
+    <Tile_Angles>
+      <Mean_Viewing_Incidence_Angle_List>
+        <Mean_Viewing_Incidence_Angle bandId="0">{view}</Mean_Viewing_Incidence_Angle>
+      </Mean_Viewing_Incidence_Angle_List>
+      <Mean_Sun_Angle>
+        <ZENITH_ANGLE unit="deg">{zenith}</ZENITH_ANGLE>
+        <AZIMUTH_ANGLE unit="deg">{azimuth}</AZIMUTH_ANGLE>
+      </Mean_Sun_Angle>
+    </Tile_Angles>
+  </n1:Geometric_Info>
+</n1:Level-1C_Tile_ID>
+"""
 
 
 def mtd_xml(level: str, baseline: str, product: str, files: list[str]) -> str:
@@ -300,8 +292,10 @@ def make_stac_item(
     }
     if style == "earth-search":
         props.update({"mgrs:utm_zone": 33, "mgrs:latitude_band": "T", "mgrs:grid_square": "UH"})
+        props.update({"view:sun_elevation": 90.0 - SUN[0], "view:sun_azimuth": SUN[1]})
     else:
         props.update({"s2:mgrs_tile": TILE, "s2:product_type": "S2MSI2A"})
+        props.update({"s2:mean_solar_zenith": SUN[0], "s2:mean_solar_azimuth": SUN[1]})
     item = {
         "type": "Feature",
         "stac_version": "1.0.0",

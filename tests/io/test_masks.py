@@ -31,6 +31,23 @@ def test_scl_default_classes_mask_clouds_shadows_and_cirrus(l2a_safe: Path) -> N
     assert not masked[40:60, 200:220].any()  # snow (11) is not masked by default
 
 
+def test_scl_records_cloud_and_shadow_apart(l2a_safe: Path) -> None:
+    from tests.io.products import SCL_BLOCKS
+
+    scene = open_scene(l2a_safe)
+    (scl,) = scene.masks
+    with rasterio.open(scl.path) as ds:
+        with_data = int((ds.read(1) != 0).sum())  # 20 m pixels
+    sizes = {cls: (r.stop - r.start) * (c.stop - c.start) for cls, r, c in SCL_BLOCKS}
+    record = scene.cloud_record()
+    assert record["method"] == "scl"
+    cloud = 100 * (sizes[9] + sizes[10]) / with_data  # high probability and thin cirrus
+    assert record["cloud_pct"] == pytest.approx(cloud, abs=0.01)
+    assert record["shadow_pct"] == pytest.approx(100 * sizes[3] / with_data, abs=0.01)
+    only_shadow = open_scene(l2a_safe, scl_classes="3").cloud_record()  # clouds left unmasked
+    assert only_shadow["cloud_pct"] == 0 and float(only_shadow["shadow_pct"]) > 0
+
+
 def test_scl_classes_are_configurable(l2a_safe: Path) -> None:
     masked = _mask(open_scene(l2a_safe, scl_classes="11"))
     assert masked.sum() == 4 * 10 * 10 and masked[40:60, 200:220].all()
@@ -129,7 +146,7 @@ def test_keep_raster_masks_all_but_its_nonzero_pixels(tmp_path: Path) -> None:
 def test_keep_raster_is_described_and_checked_like_a_mask(tmp_path: Path) -> None:
     scene = open_scene(NORCIA)
     small = _small_raster(scene, tmp_path / "small.tif")
-    opened = ReadOptions.build(keep=small, mask=small).open(NORCIA)
+    opened = ReadOptions.build(keep=small, mask=small, cloud_mask="none").open(NORCIA)
     assert [m.describe() for m in opened.masks] == [
         "mask (nonzero values)",
         "keep (nonzero values kept)",

@@ -11,15 +11,15 @@ from geoseg.io.read_options import ReadOptions
 
 def test_build_merges_a_model_a_mapping_and_keywords() -> None:
     base = ReadOptions.build({"nodata": 0, "scl_classes": "3,8"})
-    assert base.kwargs() == {"nodata": 0.0, "scl_classes": (3, 8), "cloud_mask": True}
+    assert base.kwargs() == {"nodata": 0.0, "scl_classes": (3, 8), "cloud_mask": "auto"}
     merged = ReadOptions.build(base, scale=2e-4, nodata=None)
     assert merged.kwargs() == {
         "nodata": 0.0,
         "scale": 2e-4,
         "scl_classes": (3, 8),
-        "cloud_mask": True,
+        "cloud_mask": "auto",
     }
-    assert ReadOptions.build(None).kwargs() == {"cloud_mask": True}
+    assert ReadOptions.build(None).kwargs() == {"cloud_mask": "auto"}
 
 
 def test_paths_and_band_mappings_as_open_scene_takes_them() -> None:
@@ -31,7 +31,7 @@ def test_paths_and_band_mappings_as_open_scene_takes_them() -> None:
 def test_keep_is_a_path_and_a_keyword_of_open_scene() -> None:
     opts = ReadOptions.build(keep=Path("/fields.tif"), mask="/clouds.tif")
     assert opts.keep == "/fields.tif"
-    assert opts.kwargs() == {"mask": "/clouds.tif", "cloud_mask": True, "keep": "/fields.tif"}
+    assert opts.kwargs() == {"mask": "/clouds.tif", "cloud_mask": "auto", "keep": "/fields.tif"}
 
 
 @pytest.mark.parametrize(

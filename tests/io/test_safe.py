@@ -12,7 +12,7 @@ from geoseg.errors import BandError, InputError
 from geoseg.io.geotiff import open_scene as open_geotiff
 from geoseg.io.safe import open_safe
 from tests.conftest import BANDS, NORCIA
-from tests.io.products import SENSING_ISO, TILE, make_safe, mtd_xml, zip_safe
+from tests.io.products import SENSING_ISO, SUN, TILE, make_safe, mtd_xml, zip_safe
 
 
 def _full(scene):  # type: ignore[no-untyped-def]
@@ -44,6 +44,8 @@ def test_l2a_offset_and_provenance_come_from_the_metadata(l2a_safe: Path) -> Non
         "S2_TILE_ID": TILE,
         "S2_SENSING_TIME": SENSING_ISO,
         "S2_SPACECRAFT": "Sentinel-2B",
+        "S2_SUN_ZENITH": f"{SUN[0]:g}",  # the granule's MTD_TL.xml Mean_Sun_Angle
+        "S2_SUN_AZIMUTH": f"{SUN[1]:g}",
     }
 
 

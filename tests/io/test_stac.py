@@ -10,8 +10,9 @@ from rasterio.windows import Window
 from geoseg.errors import BandError, InputError
 from geoseg.io.geotiff import open_scene as open_geotiff
 from geoseg.io.stac import _gdal_path, open_stac
+from geoseg.io.sun import sun_from_metadata
 from tests.conftest import BANDS, NORCIA
-from tests.io.products import TILE, make_stac_item
+from tests.io.products import SUN, TILE, make_stac_item
 
 
 def _full(scene):  # type: ignore[no-untyped-def]
@@ -33,6 +34,8 @@ def test_item_reads_the_same_reflectance_as_the_geotiff(
     assert scene.provenance["S2_TILE_ID"] == TILE
     assert scene.provenance["S2_SENSING_TIME"].startswith("2017-10-18T10:10:21")
     assert scene.provenance["S2_PROCESSING_BASELINE"] == "05.09"
+    # Earth Search states view:sun_elevation, Planetary Computer s2:mean_solar_zenith
+    assert sun_from_metadata(scene.provenance) == pytest.approx(SUN)
     (scl,) = scene.masks
     assert scl.classes == (3, 8, 9, 10)
 

@@ -41,11 +41,11 @@ scenes:
     assert all(r.model == str(tmp_path / "models/mine") for r in reqs)
     assert reqs[0].options == Options(min_area_ha=1, indices=("NDVI",), device="cpu")
     assert reqs[1].options == Options(min_area_ha=0.5, indices=("NDVI",), device="cpu")
-    assert reqs[0].read.kwargs() == {"cloud_mask": True}
+    assert reqs[0].read.kwargs() == {"cloud_mask": "auto"}
     assert reqs[1].read.kwargs() == {
         "mask": str(tmp_path / "masks/clouds.tif"),
         "scl_classes": (8, 9),
-        "cloud_mask": True,
+        "cloud_mask": "auto",
     }
 
 
