@@ -9,12 +9,15 @@ rasters) and ``zonal`` agree on a raster's date.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date as Date
 from pathlib import Path
 
 import rasterio
 from rasterio.errors import RasterioError
+
+from geoseg.errors import InputError
 
 #: the tag ``classify`` writes a scene's acquisition date into (read first by :func:`raster_date`)
 DATE_TAG = "GEOSEG_DATE"
@@ -35,6 +38,10 @@ LAST_RESORT_TAG = "TIFFTAG_DATETIME"
 #: ``YYYYMMDD``, ``YYYY-MM-DD``, ``YYYY:MM:DD`` (TIFF) or ``YYYY/MM/DD``
 _DATE_RE = re.compile(r"(?<!\d)(\d{4})([-:/]?)(\d{2})\2(\d{2})(?!\d)")
 _RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt")
+
+
+class DateWarning(UserWarning):
+    """No raster had a date: the rows are undated (``--date`` gives them one)."""
 
 
 def parse_date(text: str) -> Date | None:
@@ -85,3 +92,52 @@ def _raster_files(path: Path) -> list[Path]:
         return sorted(f for f in path.iterdir() if f.suffix.lower() in _RASTER_SUFFIXES)
     except OSError:  # not a folder (a file, a URL)
         return []
+
+
+def raster_dates(
+    rasters: Sequence[str | Path], given: Sequence[str | Date | None] | None = None
+) -> list[Date | None]:
+    """Each raster's date for a table of several (``geoseg zonal``): given, else its own, else
+    its folder's. A mix of dated and undated rasters is refused, since the undated rows would
+    silently match no other row; all undated gives a :class:`DateWarning`."""
+    found = [
+        as_date(g) if g is not None else _own_or_folder_date(Path(r))
+        for r, g in zip(rasters, given or [None] * len(rasters), strict=True)
+    ]
+    missing = [str(r) for r, d in zip(rasters, found, strict=True) if d is None]
+    if missing and len(missing) < len(rasters):
+        dated = sorted({d.isoformat() for d in found if d is not None})
+        raise InputError(
+            f"no date found for {len(missing)} of {len(rasters)} raster(s) "
+            f"(the others are dated {', '.join(dated)})",
+            ", ".join(missing),
+            "give every raster's date with --date, in order (Python: dates=)",
+        )
+    if missing:
+        warnings.warn(
+            DateWarning(
+                f"no date found for {', '.join(missing)}: the rows have no date "
+                "(give one per raster with --date)"
+            ),
+            stacklevel=3,
+        )
+    return found
+
+
+def _own_or_folder_date(raster: Path) -> Date | None:
+    """The raster's own date, else its folder's: a band file (``B10m.tif``) of a scene folder
+    (``oscd_norcia_20171018/``) is dated like the scene."""
+    when = raster_date(raster)
+    if when is None and raster.is_file():
+        when = parse_date(raster.resolve().parent.name)
+    return when
+
+
+def as_date(value: str | Date) -> Date:
+    """A date given by the user (``--date``), in one of :func:`parse_date`'s forms."""
+    if isinstance(value, Date):
+        return value
+    d = parse_date(str(value))
+    if d is None:
+        raise InputError(f"cannot read date {value!r}", "--date", "write YYYY-MM-DD")
+    return d

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("analysis", {"analysis"}),
     ("train", {"train"}),
     ("cli", {"cli"}),
+    ("qgis", {"qgis_plugin"}),  # imports nothing of geoseg: test_the_qgis_plugin_stands_alone
 ]
 RANK = {part: i for i, (_, parts) in enumerate(LAYERS) for part in parts}
 MAX_MODULE_LINES = 400
@@ -124,6 +125,13 @@ def test_modules_and_functions_stay_small() -> None:
                 if n > MAX_FUNCTION_LINES:
                     big.append(f"function {name}.{node.name}: {n} lines")
     assert not big, "\n".join(sorted(big))
+
+
+def test_the_qgis_plugin_stands_alone() -> None:
+    """QGIS's Python has no geoseg (nor torch): the plugin imports only its own modules."""
+    plugin = {m for m in MODULES if m.startswith("geoseg.qgis_plugin")}
+    wrong = {f"{m} imports {t}" for m in plugin for t in GRAPH[m] - plugin}
+    assert plugin and not wrong, sorted(wrong)
 
 
 @pytest.mark.parametrize("module", ["geoseg.tiling", "geoseg.indices", "geoseg.core.areas"])

@@ -34,7 +34,7 @@ from geoseg.analysis.change_inputs import (
 )
 from geoseg.classes import NODATA, ClassInfo
 from geoseg.core import change as core
-from geoseg.core.areas import polygon_measures
+from geoseg.core.areas import HA_DECIMALS, polygon_measures
 from geoseg.core.polygonize import PolygonBatch, polygonize
 from geoseg.errors import InputError, OutputError, out_of_range
 from geoseg.io import class_raster, gpkg, styles
@@ -68,11 +68,17 @@ class ChangeResult:
     @property
     def changed_ha(self) -> float:
         m = self.matrix.to_numpy()
-        return float(m.sum() - np.trace(m))
+        return _ha(m.sum() - np.trace(m))
 
     @property
     def unchanged_ha(self) -> float:
-        return float(np.trace(self.matrix.to_numpy()))
+        return _ha(np.trace(self.matrix.to_numpy()))
+
+
+def _ha(value: float | np.ndarray) -> float:
+    """A sum of rounded hectares, rounded again: sums of decimals carry float noise
+    (449.71999999999997)."""
+    return round(float(value), HA_DECIMALS)
 
 
 def change(
@@ -219,7 +225,7 @@ def _write_polygons(b: ClassMap, stage: Path, min_area_ha: float) -> int:
             "from_class": [names[int(i)] for i in frm[keep]],
             "to_class": [names[int(i)] for i in to[keep]],
             "code": (frm * n + to)[keep],
-            "area_ha": area_m2[keep] / 1e4,
+            "area_ha": np.round(area_m2[keep] / 1e4, HA_DECIMALS),
             "pixels": batch.pixels[keep],
         }
         if after_conf is not None:
@@ -260,10 +266,10 @@ def _write_matrix(
         "columns": "after",
         "matrix_ha": m.tolist(),
         "pixels": counter.pixels.tolist(),
-        "before_ha": dict(zip(matrix.index, m.sum(axis=1).tolist(), strict=True)),
-        "after_ha": dict(zip(matrix.columns, m.sum(axis=0).tolist(), strict=True)),
-        "unchanged_ha": float(np.trace(m)),
-        "changed_ha": float(m.sum() - np.trace(m)),
+        "before_ha": {k: _ha(v) for k, v in zip(matrix.index, m.sum(axis=1), strict=True)},
+        "after_ha": {k: _ha(v) for k, v in zip(matrix.columns, m.sum(axis=0), strict=True)},
+        "unchanged_ha": _ha(np.trace(m)),
+        "changed_ha": _ha(m.sum() - np.trace(m)),
         "valid_pixels": int(counter.pixels.sum()),
         "min_area_ha": min_area_ha,
         "polygons": polygons,

@@ -18,7 +18,7 @@ from rasterio.warp import transform_bounds
 from geoseg.classes import DW_CLASSES, NODATA, ClassInfo
 from geoseg.core.change import fallback_colors
 from geoseg.errors import InputError
-from geoseg.io.class_raster import class_names, not_class_values, read_legend
+from geoseg.io.class_raster import class_names, dw_palette, not_class_values, read_legend
 from geoseg.io.grid import Grid
 
 #: Dynamic World's legend, as ``label.tif`` of the shared crops codes it.
@@ -68,7 +68,7 @@ def open_map(given: str | Path, role: str) -> ClassMap:
             grid = Grid(ds.crs, ds.transform, ds.width, ds.height)
             reason = not_class_values(ds)
             nodata = ds.nodata
-            dw = _dw_colors(ds)
+            dw = dw_palette(ds)
     except RasterioError as exc:
         raise InputError(f"{role} map is not a readable raster", path, f"give {ACCEPTED}") from exc
     if reason:
@@ -89,16 +89,6 @@ def open_map(given: str | Path, role: str) -> ClassMap:
         if len(colors) != len(names):
             colors = fallback_colors(len(names))
     return ClassMap(Path(given), path, names, colors, grid, nodata, _confidence_of(path))
-
-
-def _dw_colors(ds: rasterio.io.DatasetReader) -> bool:
-    """Whether the raster's colour table starts with Dynamic World's palette."""
-    try:
-        cmap = ds.colormap(1)
-    except ValueError:
-        return False
-    rgb = ["#{:02x}{:02x}{:02x}".format(*cmap.get(i, (0, 0, 0))[:3]) for i in range(9)]
-    return rgb == [c for _, c in DW_LEGEND]
 
 
 def _confidence_of(classes: Path) -> Path | None:

@@ -1,13 +1,22 @@
 """Field statistics: per polygon and date, class shares and spectral-index statistics.
 
-Each raster given is one of three kinds, told apart by its metadata: a class raster written by
-``geoseg classify`` (``GEOSEG_CLASSES`` tag) gives class shares; an index raster (``classify
+Each raster given is one of three kinds, told apart by its metadata: a class raster gives class
+shares: one written by ``geoseg classify`` (``GEOSEG_CLASSES`` tag), or any other single-band
+integer raster (a Dynamic World ``label.tif``, named by its palette; anything else, its columns
+named by value), since one band cannot give a spectral index; an index raster (``classify
 --indices``: float bands described ``NDVI``, ``NDWI``…) gives index statistics; anything else is a
 scene, whose indices are computed with :mod:`geoseg.indices` strip by strip over the fields' extent
 into a temporary raster. Statistics come from ``exactextract``, which weights each pixel by the
 share of it the polygon covers (so small fields are not rounded to whole pixels); quantiles are
 the usual linear interpolation (numpy's default) on those weights. Rows are one per field and
-date; rasters of the same date (e.g. a run's classes and its indices) fill the same row.
+date; rasters of the same date (e.g. a run's classes and its indices) fill the same row. A
+raster's date comes from ``dates``, its tags, its name or the name of the folder holding it (the
+scene a band file belongs to); a table mixing dated and undated rasters is refused (the undated
+rows would match nothing), and undated rows are reported with a :class:`~geoseg.dates.DateWarning`.
+
+Values are rounded to what they can tell (:mod:`geoseg.core.areas`): shares and percentages to
+0.01 %, index statistics to 1e-4, pixel counts to whole pixels (each pixel counted by the share of
+it the field covers, then rounded).
 
 Fields partly or wholly outside a raster (or under its nodata) are not dropped: ``mapped_pct``
 (class rasters) and ``<INDEX>_valid_pct`` say how much of each field the statistics saw, and a
@@ -35,11 +44,13 @@ from rasterio.windows import Window, from_bounds
 from shapely.geometry import box
 
 from geoseg import indices as idx
-from geoseg.classes import LEGEND_TAG
-from geoseg.dates import parse_date, raster_date
+from geoseg.bands import band_in_filename, canonical
+from geoseg.classes import DW_CLASSES, LEGEND_TAG
+from geoseg.core.areas import INDEX_DECIMALS, PCT_DECIMALS
+from geoseg.dates import raster_dates
 from geoseg.errors import InputError
 from geoseg.io import gpkg
-from geoseg.io.class_raster import class_names, not_class_values
+from geoseg.io.class_raster import class_names, dw_palette, not_class_values
 from geoseg.io.read_options import ReadOptions
 from geoseg.tiling import STRIP_PIXELS
 
@@ -90,7 +101,9 @@ def check_fields(fields: gpd.GeoDataFrame, where: str | Path = "fields") -> gpd.
 
 
 def raster_kind(path: str | Path) -> str:
-    """``classes``, ``indices`` or ``scene``."""
+    """``classes``, ``indices`` or ``scene`` (see the module docstring): a single-band integer
+    raster is a class raster whoever made it, unless it names a spectral band (one band of a
+    scene, which is refused later as a scene lacking bands)."""
     p = Path(path)
     if not p.exists():
         raise InputError("raster not found", p, "check the path")
@@ -100,6 +113,7 @@ def raster_kind(path: str | Path) -> str:
         with rasterio.open(p) as ds:
             tags, descriptions, dtype = ds.tags(), ds.descriptions, ds.dtypes[0]
             problem = not_class_values(ds)
+            spectral = any(canonical(str(d)) for d in descriptions if d)
     except RasterioError as exc:
         raise InputError("not a readable raster", p, str(exc)) from exc
     if (  # before the class tag: classify writes its provenance tags on index rasters too
@@ -115,6 +129,8 @@ def raster_kind(path: str | Path) -> str:
                 p,
                 "give the <scene>_classes.tif, an index raster or a scene",
             )
+        return "classes"
+    if problem is None and not spectral and band_in_filename(p.stem) is None:
         return "classes"
     return "scene"
 
@@ -159,9 +175,7 @@ def zonal_stats(
             f"field ids in {key!r} are not unique", "--id-field", "use a unique column"
         )
     by_date: dict[Date | None, pd.DataFrame] = {}
-    for k, raster in enumerate(rasters):
-        given = dates[k] if dates is not None else None
-        when = _as_date(given) if given is not None else raster_date(raster)
+    for raster, when in zip(rasters, raster_dates(rasters, dates), strict=True):
         part, covered = _stats_of(frame, label, Path(raster), names, read)
         _warn_uncovered(ids[~(covered > 0)], len(ids), raster)
         row = by_date.get(when)
@@ -195,15 +209,6 @@ def _warn_uncovered(ids: pd.Series, total: int, raster: str | Path) -> None:
             ),
             stacklevel=3,
         )
-
-
-def _as_date(value: str | Date) -> Date:
-    if isinstance(value, Date):
-        return value
-    d = parse_date(str(value))
-    if d is None:
-        raise InputError(f"cannot read date {value!r}", "--date", "write YYYY-MM-DD")
-    return d
 
 
 def _stats_of(
@@ -266,26 +271,39 @@ def _extract(ds: Any, fields: gpd.GeoDataFrame, ops: list[str]) -> pd.DataFrame:
 def _class_shares(
     fields: gpd.GeoDataFrame, label: str, raster: Path
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    names = class_names(raster) or []
     with rasterio.open(raster) as ds:
+        names = class_names(raster) or ([c.name for c in DW_CLASSES] if dw_palette(ds) else None)
         local = _in_crs(fields, label, ds)
         res = _extract(ds, local, ["unique", "frac", "majority", "count"])
         covered = _covered_pct(local, ds, res["count"])
-    shares = np.zeros((len(res), len(names)))
+    found = [
+        (int(v), float(f))
+        for values, fracs in zip(res["unique"], res["frac"], strict=True)
+        for v, f in zip(_listed(values), _listed(fracs), strict=True)
+    ]
+    # without a legend the classes are the values found, named by value
+    legend = dict(enumerate(names)) if names is not None else {v: str(v) for v, _ in found}
+    column = {v: k for k, v in enumerate(sorted(legend))}
+    shares = np.zeros((len(res), len(column)))
     for k, (values, fracs) in enumerate(zip(res["unique"], res["frac"], strict=True)):
-        if not isinstance(values, np.ndarray | list) or len(values) == 0:
+        if len(_listed(values)) == 0:
             shares[k] = np.nan  # no mapped pixel under the field: shares are unknown, not 0
             continue
-        for v, f in zip(values, fracs, strict=True):
-            if 0 <= int(v) < len(names):
-                shares[k, int(v)] += 100.0 * float(f)
-    out = pd.DataFrame(shares, columns=[f"share_{n}" for n in names])
+        for v, f in zip(_listed(values), _listed(fracs), strict=True):
+            if int(v) in column:
+                shares[k, column[int(v)]] += 100.0 * float(f)
+    out = pd.DataFrame(
+        shares.round(PCT_DECIMALS), columns=[f"share_{legend[v]}" for v in sorted(legend)]
+    )
     majority = pd.to_numeric(res["majority"], errors="coerce").to_numpy(dtype=np.float64)
-    out["majority_class"] = [
-        names[int(m)] if np.isfinite(m) and 0 <= int(m) < len(names) else None for m in majority
-    ]
-    out["mapped_pct"] = covered
+    out["majority_class"] = [legend.get(int(m)) if np.isfinite(m) else None for m in majority]
+    out["mapped_pct"] = covered.round(PCT_DECIMALS)
     return out, covered
+
+
+def _listed(values: Any) -> list[Any]:
+    """exactextract's list cell (an array, or NaN when the field had no valid pixel)."""
+    return list(values) if isinstance(values, np.ndarray | list) else []
 
 
 def _index_stats(
@@ -302,9 +320,12 @@ def _index_stats(
             if m and m[2] in stat_of:
                 band = bands[int(m[1]) - 1] if m[1] else bands[0]
                 values = pd.to_numeric(res[column], errors="coerce")
-                out[f"{band}_{stat_of[m[2]]}"] = values.to_numpy(dtype=np.float64)
-                if stat_of[m[2]] == "pixels":
-                    out[f"{band}_valid_pct"] = _covered_pct(local, ds, values)
+                stat = stat_of[m[2]]
+                if stat == "pixels":  # coverage-weighted: a count only once rounded
+                    out[f"{band}_pixels"] = values.fillna(0).round().astype(np.int64)
+                    out[f"{band}_valid_pct"] = _covered_pct(local, ds, values).round(PCT_DECIMALS)
+                else:
+                    out[f"{band}_{stat}"] = values.to_numpy(dtype=np.float64).round(INDEX_DECIMALS)
     order = [f"{b}_{stat}" for b in bands for stat in [*stat_of.values(), "valid_pct"]]
     out = out[[c for c in order if c in out.columns]]
     covered = out.filter(like="_valid_pct").max(axis=1).fillna(0).to_numpy()

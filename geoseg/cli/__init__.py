@@ -6,7 +6,16 @@ from __future__ import annotations
 
 
 def main() -> None:
-    """The console script's entry point."""
-    from geoseg.cli.app import app
+    """The console script's entry point. Once the command is over (outputs in place, summary or
+    error printed), Ctrl-C is ignored: the interpreter's exit takes seconds (unloading PyTorch),
+    and a SIGINT then would kill the process silently with exit -2 instead of the command's code."""
+    import signal
 
-    app()
+    from geoseg.cli.app import app
+    from geoseg.cli.common import set_console
+
+    set_console()
+    try:
+        app()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

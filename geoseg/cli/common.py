@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 out = Console()
 err = Console(stderr=True)
 
-#: ``--debug`` of the current invocation, set by the app's callback
-_state = {"debug": False}
+#: ``--debug`` of the current invocation, set by the app's callback; ``console``: this process
+#: is the ``geoseg`` command itself (:func:`geoseg.cli.main`), not a caller running it in-process
+_state = {"debug": False, "console": False}
 
 
 def set_debug(on: bool) -> None:
@@ -91,6 +92,29 @@ def user_errors() -> Iterator[None]:
     finally:
         if main:
             signal.signal(signal.SIGTERM, previous)
+
+
+def set_console() -> None:
+    """Mark this process as the ``geoseg`` command (:func:`geoseg.cli.main`): Ctrl-C after the
+    outputs are in place is then ignored until the process exits (:func:`outputs_in_place`)."""
+    _state["console"] = True
+
+
+@contextlib.contextmanager
+def outputs_in_place() -> Iterator[None]:
+    """Ctrl-C ignored while the summary of outputs already in place is printed: an interrupt
+    there could only cut the summary short or, in the seconds the interpreter takes to unload
+    PyTorch, kill the process without a word (exit -2). The ``geoseg`` command keeps it ignored
+    to its exit; an in-process caller (tests, notebooks) gets its Ctrl-C back after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if not _state["console"]:
+            signal.signal(signal.SIGINT, previous)
 
 
 #: ``GEOSEG_PROGRESS=lines``: progress as plain lines on stderr for programs reading the pipe

@@ -1,15 +1,17 @@
 """``geoseg qgis``: the QGIS plugin (a ``geoseg`` provider in the Processing toolbox) installed
 into a QGIS user profile, and where its source lies.
 
-The plugin is the repository's ``qgis_plugin/`` folder (shipped in the wheel as the package
-``qgis_plugin``); in a profile it is ``python/plugins/geoseg_processing``. It runs the ``geoseg``
-command of this environment, whose path ``install`` records beside the copied plugin.
+The plugin is the folder ``geoseg/qgis_plugin/`` (in the checkout and the wheel alike: a
+subpackage, so the wheel installs no generic top-level ``qgis_plugin`` that another
+distribution's could clash with); in a profile it is ``python/plugins/geoseg_processing``. It
+runs the ``geoseg`` command of this environment, whose path ``install`` records beside the copied
+plugin.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -22,7 +24,7 @@ from geoseg.errors import GeosegError, OutputError
 
 #: the plugin's folder name in a QGIS profile (``python/plugins/<name>``)
 PLUGIN_NAME = "geoseg_processing"
-#: the file in the installed plugin naming the geoseg executable (qgis_plugin/runner.py reads it)
+#: the file in the installed plugin naming the geoseg executable (its runner.py reads it)
 INSTALL_RECORD = "geoseg_executable.txt"
 
 EXAMPLES = """
@@ -80,18 +82,13 @@ def default_qgis_dir() -> Path:
 
 
 def plugin_source() -> Path:
-    """The plugin's source folder: ``qgis_plugin/`` of this checkout, or the installed package."""
-    checkout = Path(__file__).resolve().parents[2] / "qgis_plugin"
-    if (checkout / "metadata.txt").is_file():
-        return checkout
-    spec = importlib.util.find_spec("qgis_plugin")
-    if spec is not None and spec.origin:
-        folder = Path(spec.origin).parent
-        if (folder / "metadata.txt").is_file():
-            return folder
+    """The plugin's source folder: ``geoseg/qgis_plugin/`` of this checkout or installation."""
+    folder = Path(__file__).resolve().parents[1] / "qgis_plugin"
+    if (folder / "metadata.txt").is_file():
+        return folder
     raise GeosegError(
         "the QGIS plugin is not part of this installation",
-        checkout,
+        folder,
         "install geoseg from its repository (pip install .) or a wheel built from it",
     )
 
@@ -176,6 +173,18 @@ def install(
         "(restart QGIS if it was open). The algorithms are in the Processing Toolbox under "
         "'geoseg'.",
         highlight=False,
+    )
+    out.print(headless_hint(qgis_dir, profile), highlight=False, soft_wrap=True)
+
+
+def headless_hint(qgis_dir: Path | None, profile: str) -> str:
+    """How to enable the plugin for ``qgis_process``, which loads only enabled plugins: without
+    it, ``qgis_process run geoseg:classify`` says the algorithm is not found."""
+    env = f"QGIS_CUSTOM_CONFIG_PATH={shlex.quote(str(qgis_dir))} " if qgis_dir else ""
+    which = f", which reads the 'default' profile, not '{profile}'" if profile != "default" else ""
+    return (
+        f"Headless (qgis_process{which}), enable it once:\n"
+        f"  {env}qgis_process plugins enable {PLUGIN_NAME}"
     )
 
 

@@ -25,12 +25,15 @@ Examples:
 Fields = Annotated[Path, typer.Argument(help="Field polygons (GeoPackage, GeoJSON...).")]
 Rasters = Annotated[
     list[Path],
-    typer.Argument(help="Class rasters, index rasters (--indices) or scenes, any dates."),
+    typer.Argument(
+        help="Class rasters (any single-band integer raster: geoseg, Dynamic World...), "
+        "index rasters (--indices) or scenes, any dates."
+    ),
 ]
 Output = Annotated[Path, typer.Option("-o", "--output", help="Output .gpkg or .csv.")]
 Dates = Annotated[
     list[str] | None,
-    typer.Option(help="Date of each raster, in order (default: metadata or file name)."),
+    typer.Option(help="Date of each raster, in order (default: metadata, file or folder name)."),
 ]
 Indices = Annotated[str, typer.Option(help="Indices computed from scenes, e.g. NDVI,NDWI.")]
 IdField = Annotated[str | None, typer.Option(help="Field id column (default: row number).")]
@@ -58,6 +61,7 @@ def zonal(
     --offset and --scale apply to the scenes among the rasters."""
     values = dict(locals())
     from geoseg.analysis.zonal import CoverageWarning, read_fields, write_zonal, zonal_stats
+    from geoseg.dates import DateWarning
     from geoseg.io.gpkg import check_gpkg_or_csv
     from geoseg.io.read_options import ReadOptions
 
@@ -66,6 +70,7 @@ def zonal(
         check_gpkg_or_csv(output, "zonal statistics")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CoverageWarning)
+            warnings.simplefilter("always", DateWarning)
             table = zonal_stats(
                 read_fields(fields, layer),
                 rasters,
@@ -76,7 +81,7 @@ def zonal(
             )
         path = write_zonal(table, output)
     for w in caught:  # ours on stderr, one line each like errors; others as Python shows them
-        if issubclass(w.category, CoverageWarning):
+        if issubclass(w.category, CoverageWarning | DateWarning):
             err.print(f"geoseg: warning: {w.message}", highlight=False, soft_wrap=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)

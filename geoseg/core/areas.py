@@ -17,6 +17,15 @@ from rasterio.windows import Window
 
 from geoseg.classes import ClassInfo
 
+#: Decimals of what tables report (README, "Precision"): areas in hectares to the square metre,
+#: in square metres to 0.01 m², shares and percentages to 0.01 %, spectral-index statistics to
+#: 1e-4 (float32 pixels hold ~7 digits; nobody reads NDVI finer). Pixel counts are integers.
+#: Rounding here, once, keeps float noise (99.99999999999248 %) out of CSV, JSON and GeoPackage.
+HA_DECIMALS = 4
+M2_DECIMALS = 2
+PCT_DECIMALS = 2
+INDEX_DECIMALS = 4
+
 
 class Grid(Protocol):
     """What area sums need of a pixel grid (``geoseg.io.grid.Grid`` is one): core code takes
@@ -96,9 +105,9 @@ class AreaAccumulator:
                 "class_name": [c.name for c in classes],
                 "color": [c.color for c in classes],
                 "pixels": self.pixels,
-                "area_m2": area,
-                "area_ha": area / 1e4,
-                "share_pct": self.pixels * 100.0 / total,
+                "area_m2": np.round(area, M2_DECIMALS),
+                "area_ha": np.round(area / 1e4, HA_DECIMALS),
+                "share_pct": np.round(self.pixels * 100.0 / total, PCT_DECIMALS),
             }
         )
         if polygons is not None:

@@ -16,7 +16,7 @@ import pandas as pd
 from rasterio.windows import Window
 
 from geoseg.classes import NODATA, ClassInfo
-from geoseg.core.areas import Grid, pixel_area_m2, row_areas_m2
+from geoseg.core.areas import HA_DECIMALS, Grid, pixel_area_m2, row_areas_m2
 
 #: Colour of unchanged pixels in the change raster: light grey, so change stands out.
 UNCHANGED_COLOR = "#d9d9d9"
@@ -78,8 +78,10 @@ class TransitionCounter:
         return self.area_m2
 
     def matrix_ha(self, names: Sequence[str]) -> pd.DataFrame:
-        """Rows: BEFORE classes, columns: AFTER classes, hectares over pixels valid in both."""
-        frame = pd.DataFrame(self.areas_m2() / 1e4, index=list(names), columns=list(names))
+        """Rows: BEFORE classes, columns: AFTER classes, hectares over pixels valid in both
+        (to the square metre: :data:`geoseg.core.areas.HA_DECIMALS`)."""
+        ha = np.round(self.areas_m2() / 1e4, HA_DECIMALS)
+        frame = pd.DataFrame(ha, index=list(names), columns=list(names))
         frame.index.name = "before"
         frame.columns.name = "after"
         return frame

@@ -35,6 +35,8 @@ class ChunkStore:
         self.root = root
         self.grid = grid
         root.mkdir(parents=True, exist_ok=True)
+        #: chunks an interrupted run had finished when this one began: what it will reuse
+        self.reused = len(self.done())
 
     def _path(self, row: int, col: int) -> Path:
         return self.root / f"r{row:04d}c{col:04d}.npz"

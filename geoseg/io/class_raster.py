@@ -17,7 +17,7 @@ import numpy as np
 import rasterio
 from rasterio.errors import RasterioError
 
-from geoseg.classes import LEGEND_TAG, NODATA, ClassInfo, legend_json, parse_legend
+from geoseg.classes import DW_CLASSES, LEGEND_TAG, NODATA, ClassInfo, legend_json, parse_legend
 
 #: Older rasters named their classes with this tag.
 _LEGACY_TAG = "CLASS_NAMES"
@@ -69,6 +69,17 @@ def class_names(raster: str | Path) -> list[str] | None:
         return None
     text = found.get(LEGEND_TAG) or found.get(_LEGACY_TAG)
     return parse_legend(text) if text else None
+
+
+def dw_palette(ds: Any) -> bool:
+    """Whether an open raster's colour table starts with Dynamic World's palette: how a
+    ``label.tif`` of Dynamic World (which has no names in it) is told apart."""
+    try:
+        cmap = ds.colormap(1)
+    except ValueError:
+        return False
+    rgb = ["#{:02x}{:02x}{:02x}".format(*cmap.get(i, (0, 0, 0))[:3]) for i in range(9)]
+    return rgb == [c.color for c in DW_CLASSES]
 
 
 def not_class_values(ds: Any) -> str | None:

@@ -1,5 +1,9 @@
 """GeoPackage output: polygons appended batch by batch, the class-area table, and a QGIS default
-style stored in ``layer_styles`` so the layer opens with class colours and names."""
+style stored in ``layer_styles`` so the layer opens with class colours and names.
+
+Files are GeoPackage 1.2 (GDAL's ``VERSION`` creation option), not GDAL's default 1.4: QGIS LTRs
+still in use (3.22, Debian 12's) warn "may only be partially supported" on every 1.4 file, and
+nothing written here needs 1.3/1.4 (their changes concern tiled gridded coverage and extensions)."""
 
 from __future__ import annotations
 
@@ -16,14 +20,22 @@ from geoseg.errors import OutputError
 POLYGON_LAYER = "landcover"
 STATS_LAYER = "class_stats"
 STYLE_LAYER = "layer_styles"
+#: the GeoPackage version files are created as (``PRAGMA user_version`` 10200)
+GPKG_VERSION = "1.2"
+
+
+def _write(frame: pd.DataFrame, path: Path, layer: str, **options: object) -> None:
+    """One layer into the GeoPackage, creating the file as :data:`GPKG_VERSION` (a version is
+    a property of the file: only its creation can set it)."""
+    created = {} if path.exists() else {"dataset_options": {"VERSION": GPKG_VERSION}}
+    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", **created, **options)
 
 
 def append_polygons(path: Path, frame: gpd.GeoDataFrame, layer: str = POLYGON_LAYER) -> None:
-    pyogrio.write_dataframe(
+    _write(
         frame,
         path,
-        layer=layer,
-        driver="GPKG",
+        layer,
         append=path.exists() and layer in {name for name, _ in pyogrio.list_layers(path)},
         geometry_type="Polygon",
         promote_to_multi=False,
@@ -32,7 +44,7 @@ def append_polygons(path: Path, frame: gpd.GeoDataFrame, layer: str = POLYGON_LA
 
 def write_table(path: Path, frame: pd.DataFrame, layer: str) -> None:
     """Attribute table (no geometry), registered in gpkg_contents like any GeoPackage table."""
-    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG")
+    _write(frame, path, layer)
 
 
 def write_default_style(path: Path, layer: str, qml: str, name: str) -> None:
@@ -83,7 +95,7 @@ def write_gpkg_or_csv(frame: gpd.GeoDataFrame, path: str | Path, layer: str, wha
         if out.suffix.lower() == ".csv":
             pd.DataFrame(frame.drop(columns="geometry")).to_csv(tmp, index=False)
         else:
-            pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
+            _write(frame, tmp, layer)
         tmp.replace(out)
     except OSError as exc:
         with contextlib.suppress(OSError):  # the cause may be the folder itself

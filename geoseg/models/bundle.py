@@ -123,11 +123,24 @@ class BundleSpec(BaseModel):
         return [*self.bands, *self.indices]
 
 
-@dataclass
+@dataclass(repr=False)  # the generated repr printed every weight tensor (~500,000 characters)
 class Bundle:
     path: Path
     spec: BundleSpec
     state: dict[str, torch.Tensor]
+
+    def __repr__(self) -> str:
+        """One line a notebook can show: name, network, inputs, classes, tiling, size, where."""
+        s = self.spec
+        inputs = ", ".join([f"{len(s.bands)} bands", *s.indices])
+        names = [c.name for c in s.classes]
+        classes = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+        params = sum(int(t.numel()) for t in self.state.values())
+        return (
+            f"Bundle({s.name!r}: {s.model.architecture}/{s.model.encoder}, {inputs}, "
+            f"{len(names)} classes ({classes}), tile {s.tile_size}/{s.overlap}, "
+            f"{params / 1e6:.1f} M parameters, sha256 {self.model_hash}…, {str(self.path)!r})"
+        )
 
     @property
     def sha256(self) -> str:

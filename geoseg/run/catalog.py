@@ -148,17 +148,24 @@ def load_catalog(path: str | Path, overrides: dict[str, Any] | None = None) -> l
 
 def is_done(request: SceneRequest) -> bool:
     """Whether ``request``'s outputs exist from a run with the same inputs, model and options."""
+    return finished(request) is not None
+
+
+def finished(request: SceneRequest) -> RunSummary | None:
+    """The stats JSON of ``request``'s outputs when every one exists from a run with the same
+    inputs, model and options (what a rerun may skip), else None."""
     scene = request.read.open(request.scene)
     paths = RunPaths.for_scene(request.out_dir, scene)
     summary = RunSummary.load(paths.stats_json)
     if summary is None:
-        return False
+        return None
     bundle = _bundle(request.model)
-    return (
+    current = (
         summary.same_inputs(source_identity(scene), bundle.sha256)
         and summary.options == result_options(request.options, bundle)
         and all(p.exists() for p in paths.written(request.options.output).values())
     )
+    return summary if current else None
 
 
 def _bundle(model: str | None) -> Bundle:
@@ -185,4 +192,4 @@ def _first_error(exc: ValidationError) -> str:
     return f"{loc}: {err['msg']}" if loc else err["msg"]
 
 
-__all__ = ["Catalog", "CatalogEntry", "SceneRequest", "is_done", "load_catalog"]
+__all__ = ["Catalog", "CatalogEntry", "SceneRequest", "finished", "is_done", "load_catalog"]

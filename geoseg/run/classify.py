@@ -13,10 +13,10 @@ import tempfile
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geoseg import indices
-from geoseg.errors import OutputError
+from geoseg.errors import InputError, OutputError
 from geoseg.io.read_options import ReadOptions
 from geoseg.io.scene import Scene
 from geoseg.models.bundle import Bundle, load_bundle
@@ -29,6 +29,9 @@ from geoseg.run.results import ClassifyResult, Progress, Segmentation, Vectors, 
 from geoseg.run.segment import run_segment, source_tag
 from geoseg.run.staging import commit, staging
 from geoseg.run.summarize import run_summarize
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "ClassifyResult",
@@ -47,7 +50,7 @@ __all__ = [
 
 
 def classify(
-    scene: str | Path | Scene,
+    scene: str | Path | Scene | xr.DataArray,
     out_dir: str | Path = "geoseg-output",
     model: str | Path | Bundle | None = None,
     options: Options | None = None,
@@ -90,7 +93,7 @@ def classify(
 
 
 def segment(
-    scene: str | Path | Scene,
+    scene: str | Path | Scene | xr.DataArray,
     out_dir: str | Path = "geoseg-output",
     model: str | Path | Bundle | None = None,
     options: Options | None = None,
@@ -135,7 +138,7 @@ def summarize(seg: Segmentation, vectors: Vectors | None = None) -> ClassifyResu
 
 
 def check_inputs(
-    scene: str | Path | Scene,
+    scene: str | Path | Scene | xr.DataArray,
     model: str | Path | Bundle | None,
     options: Options | Mapping[str, Any] | None = None,
     read: ReadOptions | Mapping[str, Any] | None = None,
@@ -146,11 +149,31 @@ def check_inputs(
     bundle = model if isinstance(model, Bundle) else load_bundle(model)
     opts.tiling.check_against(*opts.tiling.effective(bundle.spec.tile_size, bundle.spec.overlap))
     if not isinstance(scene, Scene):
-        given = read if isinstance(read, ReadOptions) else dict(read or {})
-        scene = ReadOptions.build(given).open(scene)
+        given = ReadOptions.build(read if isinstance(read, ReadOptions) else dict(read or {}))
+        path, bands = _scene_path(scene)
+        if bands is not None and given.bands is None:  # the array's band names
+            given = ReadOptions.build(given, bands=bands)
+        scene = given.open(path)
     scene.require(bundle.read_bands + indices.required_bands(opts.output.indices))
     assess(scene, bundle)  # implausible reflectance stops here; warnings go to the summary
     return scene, bundle, opts
+
+
+def _scene_path(scene: object) -> tuple[str | Path, dict[str, tuple[str | None, int]] | None]:
+    """A path as given; an xarray DataArray as the file it was read from, with its band names
+    (:func:`geoseg.io.xr.file_of`); anything else refused in one line."""
+    if isinstance(scene, str | Path):
+        return scene, None
+    if type(scene).__module__.split(".")[0] == "xarray":
+        from geoseg.io.xr import file_of
+
+        return file_of(scene)
+    raise InputError(
+        f"cannot classify a {type(scene).__name__}",
+        "scene",
+        "pass a path (GeoTIFF, band folder, SAFE, zip, STAC item), a geoseg.open_scene() scene "
+        "or an xarray DataArray read with rioxarray.open_rasterio",
+    )
 
 
 def check_outputs(paths: RunPaths, scene: Scene, overwrite: bool = False) -> None:

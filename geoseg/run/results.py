@@ -49,6 +49,8 @@ class ClassifyResult:
     confidence_style: Path | None = None  # QGIS style of the confidence raster
     probabilities: Path | None = None  # every class's probability, percent, a band each
     quicklook: Path | None = None  # PNG: true colour beside the class map
+    chunks: int = 0  # chunks of the scene's tiling
+    reused_chunks: int = 0  # finished by an interrupted run of the same inputs, not recomputed
 
     @property
     def masked_share(self) -> float:
@@ -85,7 +87,7 @@ class ClassifyResult:
             raise OutputError(
                 "this run wrote no probability raster", self.out_dir, "pass --probabilities"
             )
-        return open_raster(self.probabilities)
+        return open_raster(self.probabilities, keep_band=True)
 
     def open_indices(self) -> xr.DataArray:
         """The index rasters (``band`` coordinate = index names) as an xarray DataArray."""
@@ -93,7 +95,7 @@ class ClassifyResult:
 
         if self.indices is None:
             raise OutputError("this run wrote no index rasters", self.out_dir, "pass indices")
-        return open_raster(self.indices)
+        return open_raster(self.indices, keep_band=True)
 
 
 @dataclass

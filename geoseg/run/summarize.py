@@ -46,6 +46,8 @@ def run_summarize(seg: Segmentation, vectors: Vectors | None, staging: Path) -> 
         confidence_style=seg.confidence_style,
         probabilities=seg.probabilities,
         quicklook=seg.quicklook,
+        chunks=seg.summary.chunks,
+        reused_chunks=seg.summary.reused_chunks,
     )
     if seg.stac:
         result.stac_item = paths.stac_item

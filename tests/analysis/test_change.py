@@ -65,6 +65,12 @@ def test_matrix_is_exact_on_real_labels(norcia: ChangeResult) -> None:
     doc = json.loads(norcia.matrix_json.read_text())
     np.testing.assert_allclose(doc["matrix_ha"], m.to_numpy())
     assert doc["unit"] == "ha" and doc["changed_ha"] == pytest.approx(norcia.changed_ha)
+    # hectares to the square metre, no float noise (449.71999999999997) in CSV, JSON or sums
+    for text in (norcia.matrix_json.read_text(), norcia.matrix_csv.read_text()):
+        assert not re.search(r"\d\.\d{5,}", text), re.search(r"\d\.\d{5,}", text)
+    assert norcia.changed_ha == round(norcia.changed_ha, 4) == doc["changed_ha"]
+    polygons = gpd.read_file(norcia.polygons)
+    assert (polygons.area_ha == polygons.area_ha.round(4)).all()
 
 
 def test_raster_is_a_named_coloured_cog_on_before_grid(norcia: ChangeResult) -> None:

@@ -20,7 +20,7 @@ PLUGIN_FILES |= {"change.py", "zonal.py", "base.py", "plugin.py", "icon.svg"}
 def test_path_prints_the_plugin_source() -> None:
     res = invoke("qgis", "path")
     assert res.exit_code == 0, res.output
-    assert Path(res.stdout.strip()) == REPO / "qgis_plugin" == plugin_source()
+    assert Path(res.stdout.strip()) == REPO / "geoseg" / "qgis_plugin" == plugin_source()
     metadata = (plugin_source() / "metadata.txt").read_text()
     assert "hasProcessingProvider=yes" in metadata and "name=geoseg" in metadata
 
@@ -35,12 +35,16 @@ def test_install_copies_the_plugin_and_records_geoseg(tmp_path: Path) -> None:
     assert recorded == Path(sys.executable).parent / "geoseg"
     assert f"Installed the geoseg QGIS plugin: {dest}" in res.stdout
     assert "tick 'geoseg'" in res.stdout and f"It runs: {recorded}" in res.stdout
+    # qgis_process loads only enabled plugins: "algorithm not found" until this
+    enable = f"QGIS_CUSTOM_CONFIG_PATH={tmp_path} qgis_process plugins enable {PLUGIN_NAME}"
+    assert f"Headless (qgis_process), enable it once:\n  {enable}\n" in res.stdout
     # again, into another profile, over an older copy: replaced, not merged
     (dest / "stale.py").write_text("")
     res = invoke("qgis", "install", "--qgis-dir", str(tmp_path))
     assert res.exit_code == 0 and not (dest / "stale.py").exists()
     res = invoke("qgis", "install", "--qgis-dir", str(tmp_path), "--profile", "work")
     assert res.exit_code == 0
+    assert "(qgis_process, which reads the 'default' profile, not 'work')" in res.stdout
     assert (tmp_path / "profiles" / "work" / "python" / "plugins" / PLUGIN_NAME).is_dir()
 
 

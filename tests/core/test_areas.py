@@ -36,7 +36,7 @@ def test_class_areas_sum_exactly_to_valid_pixels_times_pixel_area() -> None:
     table = acc.table(CLASSES, polygons=[1] * 9)
     assert table.pixels.tolist() == [1, 2, 0, 0, 0, 0, 4, 0, 2]
     assert table.area_m2.sum() == acc.valid_pixels * 100.0 == 900.0
-    assert table.share_pct.sum() == pytest.approx(100.0)
+    assert table.share_pct.sum() == pytest.approx(100.0, abs=0.05)  # each rounded to 0.01 %
     assert table.loc[6, "area_ha"] == 0.04
 
 
@@ -47,6 +47,19 @@ def test_geographic_class_areas_follow_the_rows() -> None:
     table = acc.table(CLASSES)
     assert table.area_m2[0] == pytest.approx(4 * rows[0])
     assert table.area_m2[1] == pytest.approx(4 * rows[1])
+
+
+def test_table_is_rounded_to_its_documented_precision() -> None:
+    """Geodesic sums and thirds carry float noise; the table holds m² to 0.01, ha to 1e-4 (a
+    square metre) and shares to 0.01 %, pixel counts as integers."""
+    acc = AreaAccumulator(GEO, 9)
+    acc.add(Window(0, 0, 4, 3), np.array([[0] * 4, [1] * 4, [2] * 4], dtype=np.uint8))
+    table = acc.table(CLASSES)
+    assert table.share_pct[:3].tolist() == [33.33] * 3
+    for column, decimals in (("area_m2", 2), ("area_ha", 4)):
+        assert (table[column] == table[column].round(decimals)).all(), table[column]
+    assert table.area_ha[0] == round(4 * row_areas_m2(GEO, range(1))[0] / 1e4, 4)
+    assert table.pixels.dtype == np.int64
 
 
 def test_polygon_measures() -> None:

@@ -89,3 +89,13 @@ def test_garbage_json(tmp_path: Path) -> None:
     (tmp_path / "b" / SPEC_FILE).write_text("{not json")
     with pytest.raises(BundleError, match=r"invalid bundle\.json"):
         load_bundle(tmp_path / "b")
+
+
+def test_repr_is_one_short_line(tmp_path: Path) -> None:
+    """``print(geoseg.load_bundle())`` in a notebook: what the model is, not its weights."""
+    bundle = load_bundle(make_bundle(tmp_path / "b").path)
+    text = repr(bundle)
+    assert len(text) < 300 and "\n" not in text and str(bundle) == text
+    assert text.startswith("Bundle('random-test': unet_aspp/resnet18, 10 bands, NDVI, NDWI, ")
+    assert "9 classes (water, trees, grass, flooded_vegetation, …), tile 256/32" in text
+    assert bundle.model_hash in text and "tensor" not in text

@@ -395,7 +395,7 @@ def main(config_path: str, report_path: str) -> int:
                 )
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
-            return {"error": error}
+            return {"error": error, "log": fb.log}
 
         step("classify", classify)
         step("change", change)

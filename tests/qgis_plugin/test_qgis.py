@@ -231,6 +231,8 @@ def test_errors_are_one_clean_message(report: dict[str, Any]) -> None:
     assert missing is not None and "not an executable file" in missing
     bad = step(report, "bad_input")["error"]
     assert bad is not None and "geoseg: error: not a readable raster" in bad
+    log = step(report, "bad_input")["log"]  # the error is raised, not echoed to the log too
+    assert sum("not a readable raster" in line for line in log) <= 1, log
 
 
 def qgis_process() -> str | None:

@@ -1,6 +1,6 @@
-"""The plugin's QGIS-free part (``qgis_plugin/runner.py``): reading geoseg's progress, finding
-the executable, running it and stopping it. No QGIS needed; a small script stands in for geoseg
-except in the one test that runs the real one."""
+"""The plugin's QGIS-free part (``geoseg/qgis_plugin/runner.py``): reading geoseg's progress,
+finding the executable, running it and stopping it. No QGIS needed; a small script stands in for
+geoseg except in the one test that runs the real one."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from qgis_plugin import runner
-from qgis_plugin.runner import OutputParser, Progress, parse_progress
+from geoseg.qgis_plugin import runner
+from geoseg.qgis_plugin.runner import OutputParser, Progress, parse_progress
 
 #: a rich redraw as ``geoseg classify`` prints it with :data:`runner.PROGRESS_ENV` (recorded)
 RICH = (
@@ -123,6 +123,40 @@ def test_run_streams_progress_and_lines(tmp_path: Path, monkeypatch: pytest.Monk
     assert runner.output_paths(result.lines) == ["/o/x_classes.tif"]
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX script shebangs")
+@pytest.mark.parametrize(
+    ("printed", "said"),
+    [
+        ("geoseg: error: not a readable raster (/x.tif): check the path", "not a readable raster"),
+        ("│ No such option: --nope │", "No such option: --nope"),
+        ("geoseg: terminated: nothing was written", "terminated: nothing was written"),
+    ],
+)
+def test_each_error_is_said_once(tmp_path: Path, printed: str, said: str) -> None:
+    """The log the plugin fills leaves out the line it raises as the algorithm's error, which
+    QGIS reports itself: qgis_process printed a geoseg error once more for the echo."""
+    exe = _fake_geoseg(
+        tmp_path,
+        f"""
+        import sys
+        print("geoseg: warning: reflectance unlike the training data", file=sys.stderr)
+        print({printed!r}, file=sys.stderr)
+        sys.exit(2)
+        """,
+    )
+    log: list[str] = []
+    result = runner.run_geoseg(str(exe), [], on_line=runner.log_only(log.append))
+    message = runner.error_message(result.lines)
+    assert result.returncode == 2 and message is not None and said in message
+    assert [line for line in [*log, message] if said in line] == [message]
+    assert log == ["geoseg: warning: reflectance unlike the training data"]
+
+
+def test_a_traceback_is_said_by_its_last_line() -> None:
+    lines = ["Traceback (most recent call last):", '  File "x.py", line 1', "ValueError: boom"]
+    assert runner.error_message(lines) == "geoseg failed (traceback in the log): ValueError: boom"
+
+
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 def test_cancel_terminates_and_reports(tmp_path: Path) -> None:
     marker = tmp_path / "cleaned"
@@ -191,12 +225,12 @@ def test_checkout_venv_is_found_through_a_link(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = tmp_path / "repo"
-    (repo / "qgis_plugin").mkdir(parents=True)
+    (repo / "geoseg" / "qgis_plugin").mkdir(parents=True)
     (repo / ".venv" / "bin").mkdir(parents=True)
     exe = _fake_geoseg(repo / ".venv" / "bin", "")
     link = tmp_path / "plugins" / "geoseg_processing"
     link.parent.mkdir()
-    link.symlink_to(repo / "qgis_plugin")
+    link.symlink_to(repo / "geoseg" / "qgis_plugin")
     monkeypatch.delenv(runner.EXECUTABLE_ENV, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert runner.find_geoseg(link) == str(exe)

@@ -145,18 +145,46 @@ def output_paths(lines: Sequence[str]) -> list[str]:
     return paths
 
 
+#: geoseg's one-line failure messages
+MESSAGE_PREFIXES = ("geoseg: error:", "geoseg: interrupted:", "geoseg: terminated:")
+
+
+def _usage_error(line: str) -> str | None:
+    """The message of a typer usage error's box line (``│ No such option: --x │``), or None."""
+    text = line.strip(" │|╭╰─╮╯")
+    usage = text.startswith(("Error", "No such option", "Invalid value", "Missing"))
+    return text if usage else None
+
+
 def error_message(lines: Sequence[str]) -> str | None:
-    """geoseg's one-line error (``geoseg: error: …``), or the last lines of a traceback."""
+    """geoseg's one-line error (``geoseg: error: …``), a usage error, or a traceback's last line
+    (the whole traceback is in the log)."""
     for line in lines:
-        if line.startswith(("geoseg: error:", "geoseg: interrupted:", "geoseg: terminated:")):
+        if line.startswith(MESSAGE_PREFIXES):
             return line
     if any(line.startswith("Traceback") for line in lines):
-        return "\n".join(lines[-5:])
-    for line in reversed(lines):  # typer's usage errors: "Error: …" in a box
-        text = line.strip(" │|╭╰─╮╯")
-        if text.startswith(("Error", "No such option", "Invalid value", "Missing")):
+        return f"geoseg failed (traceback in the log): {lines[-1].strip()}"
+    for line in reversed(lines):
+        if (text := _usage_error(line)) is not None:
             return text
     return None
+
+
+def is_message(line: str) -> bool:
+    """Whether ``line`` is a failure message that :func:`error_message` makes the algorithm's
+    error."""
+    return line.startswith(MESSAGE_PREFIXES) or _usage_error(line) is not None
+
+
+def log_only(on_line: Callable[[str], None]) -> Callable[[str], None]:
+    """``on_line`` for every line but the failure messages: QGIS reports the error the plugin
+    raises with it, so echoed to the log as well, qgis_process printed it once more."""
+
+    def echo(line: str) -> None:
+        if not is_message(line):
+            on_line(line)
+
+    return echo
 
 
 # --- finding the executable ------------------------------------------------------------------
@@ -185,8 +213,8 @@ def usable(path: str | os.PathLike[str] | None) -> str | None:
 
 def candidates(plugin_dir: Path, configured: str | None = None) -> list[str]:
     """Where to look for geoseg, in order: the setting, ``$GEOSEG_EXECUTABLE``, the geoseg that
-    installed the plugin, a ``.venv`` of the checkout the plugin links to, then ``PATH`` and the
-    usual user-level folders."""
+    installed the plugin, a ``.venv`` of the checkout the plugin links to (it is the checkout's
+    ``geoseg/qgis_plugin``), then ``PATH`` and the usual user-level folders."""
     found: list[str] = []
     if configured:
         found.append(configured)
@@ -195,7 +223,7 @@ def candidates(plugin_dir: Path, configured: str | None = None) -> list[str]:
     record = plugin_dir / INSTALL_RECORD
     if record.is_file():
         found.append(record.read_text(encoding="utf-8").strip())
-    repo = plugin_dir.resolve().parent
+    repo = plugin_dir.resolve().parents[1]
     found.append(str(repo / ".venv" / _bin_dir() / _exe_name()))
     on_path = shutil.which("geoseg")
     if on_path:

@@ -1,8 +1,8 @@
 """geoseg in the QGIS Processing toolbox: the plugin's entry point.
 
 Installed as ``geoseg_processing`` in the QGIS profile's ``python/plugins`` (``geoseg qgis
-install``); in the repository it is the folder ``qgis_plugin/``. Nothing here imports QGIS at
-import time, so :mod:`.runner` is testable without it.
+install``); in the repository and the wheel it is ``geoseg/qgis_plugin/``. Nothing here imports
+QGIS at import time, so :mod:`.runner` is testable without it.
 """
 
 from __future__ import annotations

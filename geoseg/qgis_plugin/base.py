@@ -22,7 +22,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QIcon
 
 from . import runner
-from .provider import PLUGIN_DIR, executable
+from .settings import PLUGIN_DIR, executable
 
 LOAD_OUTPUTS = "LOAD_OUTPUTS"
 MIN_AREA = "MIN_AREA"
@@ -161,7 +161,7 @@ class GeosegAlgorithm(QgsProcessingAlgorithm):
                 exe,
                 args,
                 on_progress=on_progress,
-                on_line=feedback.pushConsoleInfo,
+                on_line=runner.log_only(feedback.pushConsoleInfo),  # errors: raised below
                 is_canceled=feedback.isCanceled,
             )
         except OSError as exc:

@@ -99,6 +99,18 @@ class ClassifyAlgorithm(GeosegAlgorithm):
     )
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        """The dialog, top to bottom: the scene and what to write, the advanced options, the
+        output folder; then the outputs."""
+        self._add_inputs()
+        self._add_advanced()
+        self.add_output_folder_parameters()
+        self.addOutput(QgsProcessingOutputRasterLayer(CLASSES, "Land-cover classes"))
+        self.addOutput(QgsProcessingOutputRasterLayer(CONFIDENCE_RASTER, "Confidence (%)"))
+        self.addOutput(QgsProcessingOutputRasterLayer(PROBABILITIES_RASTER, "Probabilities (%)"))
+        self.addOutput(QgsProcessingOutputVectorLayer(POLYGONS, "Land-cover polygons"))
+        self.addOutput(QgsProcessingOutputFile(STATS, "Class areas (CSV)"))
+
+    def _add_inputs(self) -> None:
         self.addParameter(
             QgsProcessingParameterFile(
                 SCENE,
@@ -157,6 +169,8 @@ class ClassifyAlgorithm(GeosegAlgorithm):
                 optional=True,
             )
         )
+
+    def _add_advanced(self) -> None:
         self.addParameter(
             _advanced(
                 QgsProcessingParameterNumber(
@@ -196,12 +210,6 @@ class ClassifyAlgorithm(GeosegAlgorithm):
                 )
             )
         )
-        self.add_output_folder_parameters()
-        self.addOutput(QgsProcessingOutputRasterLayer(CLASSES, "Land-cover classes"))
-        self.addOutput(QgsProcessingOutputRasterLayer(CONFIDENCE_RASTER, "Confidence (%)"))
-        self.addOutput(QgsProcessingOutputRasterLayer(PROBABILITIES_RASTER, "Probabilities (%)"))
-        self.addOutput(QgsProcessingOutputVectorLayer(POLYGONS, "Land-cover polygons"))
-        self.addOutput(QgsProcessingOutputFile(STATS, "Class areas (CSV)"))
 
     def checkParameterValues(
         self, parameters: dict[str, Any], context: QgsProcessingContext

@@ -3,49 +3,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from qgis.core import QgsProcessingProvider, QgsSettings
+from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from . import runner
+from .settings import (
+    EXECUTABLE_SETTING,
+    PLUGIN_DIR,
+    configured_executable,
+    executable,
+    set_configured_executable,
+)
 
-PLUGIN_DIR = Path(__file__).resolve().parent
-#: the setting's name; Processing stores it as ``Processing/Configuration/GEOSEG_EXECUTABLE``
-EXECUTABLE_SETTING = "GEOSEG_EXECUTABLE"
-_SETTINGS_KEY = f"Processing/Configuration/{EXECUTABLE_SETTING}"
-
-
-def configured_executable() -> str:
-    """The executable set in Processing's options ('' when left to be found)."""
-    try:
-        from processing.core.ProcessingConfig import ProcessingConfig
-
-        value = ProcessingConfig.getSetting(EXECUTABLE_SETTING)
-    except Exception:  # Processing's Python part absent (a bare qgis_process): the raw setting
-        value = None
-    if value is None:
-        value = QgsSettings().value(_SETTINGS_KEY, "")
-    return str(value or "").strip()
-
-
-def set_configured_executable(path: str) -> None:
-    """Set the executable (what the options dialog does); '' to find it automatically."""
-    QgsSettings().setValue(_SETTINGS_KEY, path)
-    try:
-        from processing.core.ProcessingConfig import ProcessingConfig
-
-        setting = ProcessingConfig.settings.get(EXECUTABLE_SETTING)
-    except Exception:
-        return
-    if setting is not None:
-        setting.value = path  # as typed: a wrong path gets its error when an algorithm runs
-
-
-def executable() -> str | None:
-    """The geoseg executable to run: the setting, or the first one found (see
-    :func:`runner.candidates`)."""
-    return runner.find_geoseg(PLUGIN_DIR, configured_executable() or None)
+#: the setting's functions are reached here too (tests/qgis_plugin/qgis_checks.py)
+__all__ = [
+    "EXECUTABLE_SETTING",
+    "PLUGIN_DIR",
+    "GeosegProvider",
+    "configured_executable",
+    "executable",
+    "set_configured_executable",
+]
 
 
 class GeosegProvider(QgsProcessingProvider):
