@@ -7,13 +7,22 @@ before :func:`geoseg.run.classify.classify` reads or writes anything.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from geoseg.cli.common import err, names, out, pick, progress_bars, user_errors
+from geoseg.cli.common import (
+    err,
+    names,
+    out,
+    outputs_in_place,
+    pick,
+    progress_bars,
+    user_errors,
+)
 from geoseg.cli.options import (
     Aoi,
     Bands,
@@ -32,6 +41,7 @@ from geoseg.cli.options import (
     Mask,
     MinArea,
     Model,
+    NoCloudMask,
     Nodata,
     Offset,
     OutDir,
@@ -118,7 +128,8 @@ def classify(
     aoi: Aoi = None,
     bbox: Bbox = None,
     bbox_crs: BboxCrs = "EPSG:4326",
-    cloud_mask: CloudMask = True,
+    cloud_mask: CloudMask = "auto",
+    no_cloud_mask: NoCloudMask = False,
     scl_classes: SclClasses = None,
     engine: Engine = "auto",
     dask_address: DaskAddress = None,
@@ -130,7 +141,9 @@ def classify(
 ) -> None:
     """Classify Sentinel-2 scenes into land-cover classes."""
     values = dict(locals())
-    from geoseg.cli.many import expand, run_many
+    if no_cloud_mask:
+        values["cloud_mask"] = "none"
+    from geoseg.cli.many import current_outputs, expand, run_many
     from geoseg.io.read_options import ReadOptions
     from geoseg.run.classify import classify as run
     from geoseg.run.options import ComputeOptions, Options, OutputOptions, TilingOptions
@@ -161,9 +174,11 @@ def classify(
         if sources == scenes and len(sources) == 1:
             result = run_one(sources[0], out_dir)
         else:
-            run_many(sources, out_dir, run_one)
+            current = partial(current_outputs, model=model, options=options, read=read)
+            run_many(sources, out_dir, run_one, current if options.compute.resume else None)
             return
-    _print_summary(result)
+    with outputs_in_place():
+        _print_summary(result)
 
 
 def _print_summary(result: ClassifyResult) -> None:
@@ -173,9 +188,15 @@ def _print_summary(result: ClassifyResult) -> None:
     masked = (
         f", {100.0 * result.masked_share:.1f} % of the data masked" if result.masked_pixels else ""
     )
+    reused = (
+        f", reusing {result.reused_chunks} of {result.chunks} chunks an interrupted run finished"
+        if result.reused_chunks
+        else ""
+    )
     out.print(
         f"Classified {result.total_pixels:,} pixels ({valid_share:.1f} % valid{masked}) "
-        f"in {result.timings.get('total_s', 0):.1f} s."
+        f"in {result.timings.get('total_s', 0):.1f} s{reused}.",
+        soft_wrap=True,  # one line in logs too
     )
     table = Table(title="Class areas")
     for col in ("class", "pixels", "hectares", "share %", "polygons"):

@@ -65,7 +65,10 @@ def fingerprint(
     masks (a different mask gives different classes) and whether chunks hold probabilities (a
     store without them cannot give the probability raster)."""
     ident = [file_identity(src) for src in sorted(set(sources))]
-    tiling = [grid.height, grid.width, grid.tile, grid.overlap, grid.chunk_tiles, grid.margin]
+    tiling: list[object] = [grid.height, grid.width, grid.tile, grid.overlap, grid.chunk_tiles]
+    tiling.append(grid.margin)
+    if any(grid.phase):  # grids anchored at the scene corner keep their earlier identity
+        tiling.append(list(grid.phase))
     # runs without masks or probabilities keep the identity they had before either existed
     optional = [*([list(masks)] if masks else []), *(["probabilities"] if probabilities else [])]
     return _digest([ident, model_sha, *tiling, list(extra), *optional], 16)
@@ -185,7 +188,11 @@ class RunSummary(BaseModel):
     masked_pixels: int
     masked_pct: float
     masks: list[str]
+    #: how clouds were masked: method (scl, csmask, both, none), detector, cloud_pct, shadow_pct
+    cloud_mask: dict[str, str | float] | None = None
     warnings: list[str] = []  # what the model may not know about this input (geoseg.run.domain)
+    chunks: int = 0  # chunks of the scene's tiling
+    reused_chunks: int = 0  # of those, finished by an interrupted run and reused, not recomputed
     classes: list[ClassArea] = []
 
     def to_json(self) -> str:

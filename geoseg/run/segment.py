@@ -51,6 +51,15 @@ class _Staged:
     probabilities: cog.StagedRaster | None = None
 
 
+#: Tags of the class COG recording the cloud mask (``geoseg info`` reads them back).
+CLOUD_TAGS = {
+    "method": "GEOSEG_CLOUD_MASK",
+    "detector": "GEOSEG_CLOUD_DETECTOR",
+    "cloud_pct": "GEOSEG_CLOUD_PCT",
+    "shadow_pct": "GEOSEG_SHADOW_PCT",
+}
+
+
 def source_tag(source: str) -> str:
     """Absolute path of a local input; URLs as given."""
     return source if "://" in source else str(Path(source).resolve())
@@ -67,17 +76,14 @@ def run_segment(
 ) -> Segmentation:
     """Classify ``scene`` into rasters staged in ``staging`` (named as ``paths`` says); the
     staged class and confidence rasters go to ``after_model`` before the COGs are written."""
-    tile, overlap = opts.tiling.effective(bundle.spec.tile_size, bundle.spec.overlap)
-    grid = TileGrid.for_chunk_size(
-        scene.grid.height, scene.grid.width, tile, overlap, opts.tiling.chunk_size
-    )
+    grid = tile_grid(scene, bundle, opts)
     acquired = scene_date(scene)
-    tags = _raster_tags(scene, bundle, grid, acquired)
     timings: dict[str, float] = {}
     if any(m.detector is not None for m in scene.masks):
         t = time.perf_counter()
         scene.detect_masks()  # once, before the scene goes to workers: not once per worker
         timings["detect_masks_s"] = time.perf_counter() - t
+    tags = _raster_tags(scene, bundle, grid, acquired)
     t0 = time.perf_counter()
     staged = _stage_rasters(scene, bundle, opts, tags, staging)
     area = AreaAccumulator(scene.grid, len(bundle.classes))
@@ -128,7 +134,7 @@ def run_segment(
         masked_pixels=masked,
         acquired=acquired,
         stac=opts.output.stac,
-        summary=_summary(scene, bundle, opts, grid, area.valid_pixels, masked),
+        summary=_summary(scene, bundle, opts, grid, area.valid_pixels, masked, store),
         timings=timings,
         confidence_style=written.get("confidence_style"),
         probabilities=written.get("probabilities"),
@@ -141,6 +147,14 @@ def scene_date(scene: Scene) -> date | None:
     names (a folder of ``T33UUU_20170216T102101_B02.jp2`` files)."""
     files = [b.path for b in scene.bands.values()]
     return raster_date(scene.source, {**scene.tags, **scene.provenance}, files)
+
+
+def tile_grid(scene: Scene, bundle: Bundle, opts: Options) -> TileGrid:
+    """The run's tiles: the bundle's size and overlap unless overridden, anchored to the CRS."""
+    tile, overlap = opts.tiling.effective(bundle.spec.tile_size, bundle.spec.overlap)
+    height, width = scene.grid.height, scene.grid.width
+    chunk = opts.tiling.chunk_size
+    return TileGrid.for_chunk_size(height, width, tile, overlap, chunk, scene.grid.transform)
 
 
 def _raster_tags(
@@ -160,6 +174,7 @@ def _raster_tags(
     }
     if scene.masks:
         tags["GEOSEG_MASKS"] = "; ".join(m.describe() for m in scene.masks)
+    tags.update({CLOUD_TAGS[k]: str(v) for k, v in scene.cloud_record().items()})
     if acquired is not None:
         tags[DATE_TAG] = acquired.isoformat()
     return tags
@@ -304,9 +319,16 @@ def _write_rasters(
 
 
 def _summary(
-    scene: Scene, bundle: Bundle, opts: Options, grid: TileGrid, valid: int, masked: int
+    scene: Scene,
+    bundle: Bundle,
+    opts: Options,
+    grid: TileGrid,
+    valid: int,
+    masked: int,
+    store: ChunkStore | None = None,
 ) -> RunSummary:
-    """The run's provenance for the stats JSON (the area table is added by summarize)."""
+    """The run's provenance for the stats JSON (the area table is added by summarize), with
+    how many chunks ``store`` held from an interrupted run (reused, not recomputed)."""
     with_data = valid + masked
     return RunSummary(
         geoseg_version=__version__,
@@ -325,5 +347,8 @@ def _summary(
         masked_pixels=masked,
         masked_pct=100.0 * masked / max(with_data, 1),
         masks=[m.describe() for m in scene.masks],
+        chunks=grid.n_chunk_rows * grid.n_chunk_cols,
+        reused_chunks=store.reused if store is not None else 0,
+        cloud_mask=scene.cloud_record(),
         warnings=assess(scene, bundle),
     )

@@ -27,6 +27,31 @@ def test_classify_prints_outputs_and_the_area_table(bundle_dir: Path, tmp_path: 
     assert res.stderr == ""  # no terminal, no progress bar
 
 
+@pytest.mark.slow
+def test_a_resumed_run_says_how_many_chunks_it_reused(
+    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the summary line and in the stats JSON (``chunks``, ``reused_chunks``)."""
+    from geoseg.engine.chunkstore import ChunkStore
+
+    args = ["classify", str(NORCIA), "-o", str(tmp_path), "--model", str(bundle_dir),
+            "--tile-size", "128", "--overlap", "32", "--chunk-size", "128", "--no-vectorize",
+            "--no-cloud-mask"]  # fmt: skip
+    with monkeypatch.context() as m:  # as if interrupted after its last chunk: the store stays
+        m.setattr(ChunkStore, "remove", lambda self: None)
+        first = invoke(*args)
+    assert first.exit_code == 0, first.output
+    assert "reusing" not in first.stdout
+    stats = tmp_path / f"{NORCIA.name}_stats.json"
+    assert json.loads(stats.read_text())["reused_chunks"] == 0
+    again = invoke(*args)
+    assert again.exit_code == 0, again.output
+    doc = json.loads(stats.read_text())
+    n = doc["chunks"]
+    assert n > 1 and doc["reused_chunks"] == n
+    assert f"s, reusing {n} of {n} chunks an interrupted run finished." in again.stdout
+
+
 def test_help_shows_examples() -> None:
     res = invoke("classify", "--help")
     assert res.exit_code == 0 and "Examples" in res.stdout and "--min-area" in res.stdout
@@ -187,7 +212,7 @@ def test_classify_safe_with_a_user_mask_reports_the_masked_share(
     out = tmp_path / "out"
     res = invoke(
         "classify", str(safe), "-o", str(out), "--model", str(bundle_dir),
-        "--mask", str(tmp_path / "mask.tif"), "--no-vectorize",
+        "--mask", str(tmp_path / "mask.tif"), "--no-vectorize", "--no-cloud-mask",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     summary = json.loads(next(out.glob("*_stats.json")).read_text())
@@ -201,34 +226,38 @@ def test_classify_safe_with_a_user_mask_reports_the_masked_share(
 
 
 @pytest.mark.slow
-def test_classify_level1c_masks_detected_clouds_unless_told_not_to(
+def test_classify_masks_detected_clouds_unless_told_not_to(
     bundle_dir: Path, tmp_path: Path
 ) -> None:
-    from tests.io.products import CLOUD_BLOCK, make_safe
+    """A real cloudy L1C image (../shared/data/clouds, DR Congo): clouds and shadows become
+    nodata, are counted apart from nodata and recorded; the classes around them do not change."""
+    from tests.conftest import SHARED
 
-    safe = make_safe(tmp_path / "p", "L1C", "05.09", cloud=True)
-    masked, classes = {}, {}
-    for flag in ("--cloud-mask", "--no-cloud-mask"):
+    scene = SHARED / "clouds" / "ROIs1158_spring_39_p100" / "cloudy.tif"
+    masked, classes, stats = {}, {}, {}
+    for flag in ("--cloud-mask=auto", "--no-cloud-mask"):
         out = tmp_path / flag
         res = invoke(
-            "classify", str(safe), "-o", str(out), "--model", str(bundle_dir), flag,
-            "--no-vectorize",
+            "classify", str(scene), "-o", str(out), "--model", str(bundle_dir), flag,
+            "--no-vectorize", "--quicklook",
         )  # fmt: skip
         assert res.exit_code == 0, res.output
-        summary = json.loads(next(out.glob("*_stats.json")).read_text())
-        masked[flag] = summary["masked_pixels"]
+        stats[flag] = json.loads(next(out.glob("*_stats.json")).read_text())
+        masked[flag] = stats[flag]["masked_pixels"]
         with rasterio.open(next(out.glob("*_classes.tif"))) as ds:
             classes[flag] = ds.read(1)
             tags = ds.tags()
-        assert ("clouds (detected by s2cloudless" in tags.get("GEOSEG_MASKS", "")) == (
-            flag == "--cloud-mask"
-        )
-    rows, cols = CLOUD_BLOCK
-    assert (classes["--cloud-mask"][rows, cols] == 255).all()
-    assert masked["--cloud-mask"] >= 60 * 120 and masked["--no-cloud-mask"] == 0
-    assert (classes["--no-cloud-mask"][rows, cols] != 255).all()
-    clear = classes["--cloud-mask"] != 255
-    np.testing.assert_array_equal(classes["--cloud-mask"][clear], classes["--no-cloud-mask"][clear])
+        assert tags["GEOSEG_CLOUD_MASK"] == ("csmask" if flag == "--cloud-mask=auto" else "none")
+    record = stats["--cloud-mask=auto"]["cloud_mask"]
+    assert record["cloud_pct"] > 20 and record["shadow_pct"] > 5  # 33 % / 16 % measured
+    assert masked["--cloud-mask=auto"] > 0.3 * 256 * 256 and masked["--no-cloud-mask"] == 0
+    assert stats["--cloud-mask=auto"]["nodata_pixels"] == 0
+    on = classes["--cloud-mask=auto"]
+    clear = on != 255
+    np.testing.assert_array_equal(on[clear], classes["--no-cloud-mask"][clear])
+    info = invoke("info", str(next((tmp_path / "--cloud-mask=auto").glob("*_classes.tif"))))
+    text = " ".join(info.stdout.split())
+    assert "cloud mask: csmask (cloud" in text and f"{masked['--cloud-mask=auto']:,} masked" in text
 
 
 def _product(tmp: Path, level: str = "L2A") -> Path:

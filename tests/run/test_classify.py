@@ -174,3 +174,21 @@ def test_img_data_scenes_are_named_and_dated_from_their_granule_and_band_files(
             assert ds.tags()["GEOSEG_DATE"] == day.isoformat()
         assert raster_date(result.classes) == day  # what geoseg zonal reads
     assert len(list(out.glob("*_stats.json"))) == 3
+
+
+def test_classify_takes_a_dataarray_read_with_rioxarray(bundle_dir: Path, tmp_path: Path) -> None:
+    """``geoseg.classify(rioxarray.open_rasterio(...))`` reads the file behind the array (lazy,
+    with its CRS, transform and the array's band names); anything else is one clear error."""
+    import rioxarray
+
+    from geoseg.errors import InputError
+    from tests.conftest import BANDS
+
+    bare = write_stack(NORCIA, tmp_path / "bare.tif", descriptions=False)
+    da = rioxarray.open_rasterio(bare).assign_coords(band=BANDS)
+    scene, _, _ = run.check_inputs(da, bundle_dir, None, {"cloud_mask": False})
+    assert Path(scene.source) == bare and scene.band_names[:3] == ["B02", "B03", "B04"]
+    with rasterio.open(bare) as ds:
+        assert (scene.grid.transform, scene.grid.crs) == (ds.transform, ds.crs)
+    with pytest.raises(InputError, match=r"cannot classify a int \(scene\): pass a path"):
+        run.check_inputs(42, bundle_dir)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import geoseg
 from geoseg.run import classify as run
 from geoseg.run.options import Options
 from tests.conftest import NORCIA
+from tests.io.test_gpkg import GPKG_ID, V1_2, version
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +38,7 @@ def test_geopackage_layers_style_and_polygon_areas(norcia_run: geoseg.ClassifyRe
     style = pyogrio.read_dataframe(gpkg, layer="layer_styles")
     assert style.f_table_name[0] == "landcover" and bool(style.useAsDefault[0])
     assert "categorizedSymbol" in style.styleQML[0]
+    assert version(gpkg) == (GPKG_ID, V1_2)  # QGIS 3.22 LTR opens 1.2 without a warning
 
 
 def test_minimum_mapping_unit_sieves_small_regions(bundle_dir: Path, tmp_path: Path) -> None:
