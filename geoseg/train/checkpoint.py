@@ -27,6 +27,7 @@ RUNTIME_KEYS = {
     "calibrate",
     "processing_levels",
     "known_limits",
+    "overlap",  # the shipped tiling: a bundle setting, never seen by training
     "resume",
     "max_minutes",
     "threads",

@@ -103,8 +103,8 @@ def test_wrongly_typed_parameters_are_refused_before_the_run(request_: dict[str,
     [
         ({"scene": "missing.tif"}, "not found"),
         ({"scene": str(NORCIA), "model": "no/such/model"}, "model"),
-        # the shipped bundle overlaps 64 px: more than half a 64 px tile
-        ({"scene": str(NORCIA), "options": {"tile_size": 64}}, "--overlap 64"),
+        # the shipped bundle overlaps 32 px: more than half a 32 px tile
+        ({"scene": str(NORCIA), "options": {"tile_size": 32}}, "--overlap 32"),
     ],
 )
 def test_bad_input_fails_fast_without_retries(

@@ -121,7 +121,7 @@ def test_standalone_metadata(bundle: Bundle, standalone: Path) -> None:
         "resolution": 1000,
         "tile_size": 512,
         "tiles_size": 512,
-        "tiles_overlap": 13,
+        "tiles_overlap": 7,  # 32 of 512 px, rounded up
         "seg_thresh": 0.0,
         "seg_small_segment": 0,
         "standardization_mean": [0.0] * n,
